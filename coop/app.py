@@ -1,0 +1,48 @@
+"""Composition root: builds the FastAPI app and mounts every router."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from coop.audit.api import router as audit_router
+from coop.auth.api import router as auth_router
+from coop.core.db import SessionDep
+from coop.core.errors import PROBLEM_JSON, install_error_handlers, problem
+from coop.core.settings import get_settings
+from coop.ledger.api import router as ledger_router
+
+API_PREFIX = "/api/v1"
+
+
+def create_app() -> FastAPI:
+    """The Kracht API: `/api/v1`, `/healthz`, OpenAPI docs at `/docs`."""
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level)
+    app = FastAPI(
+        title="Kracht",
+        version="0.1.0",
+        description="Administration and crowdfunding backend of a Dutch cooperative. "
+                    "Amounts are integer euro cents; errors are RFC 9457 problem+json.",
+    )
+    install_error_handlers(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for router in (auth_router, audit_router, ledger_router):
+        api.include_router(router)
+    app.include_router(api)
+
+    @app.get("/healthz", tags=["health"], response_model=None)
+    def healthz(session: SessionDep) -> dict[str, str] | JSONResponse:
+        """200 when the database answers; 503 otherwise."""
+        try:
+            session.execute(text("SELECT 1"))
+        except Exception:
+            return JSONResponse(problem(503, "Service unavailable", "database unreachable"),
+                                status_code=503, media_type=PROBLEM_JSON)
+        return {"status": "ok", "database": session.get_bind().dialect.name}
+
+    return app

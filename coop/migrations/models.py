@@ -1,0 +1,17 @@
+"""Every table of Kracht, imported so that SQLModel.metadata is complete (migrations, tests)."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+from sqlmodel import SQLModel
+
+import coop.audit.models
+import coop.auth.models
+import coop.core.jobs
+import coop.core.sequences
+import coop.ledger.models  # noqa: F401
+
+
+def metadata() -> MetaData:
+    """The metadata of all tables."""
+    return SQLModel.metadata

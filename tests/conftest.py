@@ -1,0 +1,159 @@
+"""Test harness: every database test runs on SQLite and on a fresh PostgreSQL database.
+
+Each test runs inside a transaction that is rolled back at the end; the request
+sessions of the app join it through savepoints, so HTTP tests see real commits
+and rollbacks without leaving anything behind. Before the rollback the ledger
+must sum to zero, for every test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import psycopg
+import pytest
+from alembic import command
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session
+
+os.environ["KRACHT_ENV"] = "test"
+
+from coop.app import create_app  # noqa: E402
+from coop.auth.models import Role, User  # noqa: E402
+from coop.auth.service import create_token, create_user  # noqa: E402
+from coop.core.db import get_session, make_engine  # noqa: E402
+from coop.core.settings import get_settings  # noqa: E402
+from coop.ledger.queries import global_sums  # noqa: E402
+from coop.ledger.service import sync_chart  # noqa: E402
+from coop.migrations import alembic_config  # noqa: E402
+
+get_settings.cache_clear()
+
+DEFAULT_POSTGRES_URL = "postgresql://root@127.0.0.1:5432/postgres"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+TEST_PASSWORD = "correct horse battery staple"
+
+
+def postgres_admin_url() -> str:
+    """Where to create the per-run test database."""
+    return os.environ.get("KRACHT_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+
+
+def _postgres_or_skip() -> str:
+    """The admin URL if PostgreSQL answers; otherwise skip (or fail in CI, where it must run)."""
+    url = postgres_admin_url()
+    try:
+        psycopg.connect(url, connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
+        message = f"PostgreSQL not reachable at {make_url(url).render_as_string(hide_password=True)}: {exc}"
+        if IN_CI:
+            pytest.fail(f"{message} (CI=true: PostgreSQL tests must run)")
+        pytest.skip(message)
+    return url
+
+
+def migrate(url: str) -> Engine:
+    """Upgrade an empty database to head, sync the chart, and return an engine on it."""
+    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url)
+    with Session(engine) as session:
+        sync_chart(session)
+        session.commit()
+    return engine
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A migrated database of each kind, created for this run and removed after it."""
+    if request.param == "sqlite":
+        engine = migrate(f"sqlite:///{tmp_path_factory.mktemp('db') / 'kracht_test.db'}")
+        yield engine
+        engine.dispose()
+        return
+    admin_url = _postgres_or_skip()
+    name = f"kracht_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    engine = migrate(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def assert_ledger_sound(session: Session) -> None:
+    """The invariant of double entry: all postings, and each entry's postings, sum to zero."""
+    total, unbalanced = global_sums(session)
+    assert total == 0, f"ledger does not sum to zero: {total} cents"
+    assert unbalanced == 0, f"{unbalanced} journal entries do not balance"
+
+
+@pytest.fixture
+def session(database: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test (ledger checked first)."""
+    connection = database.connect()
+    outer = connection.begin()
+    db_session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield db_session
+        assert_ledger_sound(db_session)
+    finally:
+        db_session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def client(session: Session) -> Iterator[TestClient]:
+    """The app over HTTP, its request sessions joined to the test transaction."""
+
+    def test_session() -> Iterator[Session]:
+        try:
+            yield session
+        except Exception as exc:
+            if getattr(exc, "keeps_changes", False):
+                session.commit()
+            else:
+                session.rollback()
+            raise
+        else:
+            session.commit()
+
+    app = create_app()
+    app.dependency_overrides[get_session] = test_session
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+UserFactory = Callable[..., User]
+HeadersFactory = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def make_user(session: Session) -> UserFactory:
+    """`make_user(Role.BOARD, email=...)`: a user with a known password."""
+
+    def factory(*roles: Role, email: str | None = None, password: str = TEST_PASSWORD) -> User:
+        address = email or f"{'-'.join(r.value for r in roles) or 'nobody'}-{uuid.uuid4().hex[:8]}@example.org"
+        return create_user(session, email=address, roles=roles, password=password)
+
+    return factory
+
+
+@pytest.fixture
+def auth_headers(session: Session, make_user: UserFactory) -> HeadersFactory:
+    """`auth_headers(Role.TREASURER)`: bearer headers of a fresh user holding those roles."""
+
+    def factory(*roles: Role) -> dict[str, str]:
+        user = make_user(*roles)
+        plain, _ = create_token(session, user_id=user.id, ttl=timedelta(hours=1))
+        return {"Authorization": f"Bearer {plain}"}
+
+    return factory
