@@ -14,6 +14,8 @@ from coop.core.db import SessionDep
 from coop.core.errors import PROBLEM_JSON, install_error_handlers, problem
 from coop.core.settings import get_settings
 from coop.ledger.api import router as ledger_router
+from coop.payments.api import router as payments_router
+from coop.payments.api import sandbox_router, webhooks_router
 
 API_PREFIX = "/api/v1"
 
@@ -31,9 +33,10 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in (auth_router, audit_router, ledger_router):
+    for router in (auth_router, audit_router, ledger_router, payments_router, webhooks_router):
         api.include_router(router)
     app.include_router(api)
+    app.include_router(sandbox_router)
 
     @app.get("/healthz", tags=["health"], response_model=None)
     def healthz(session: SessionDep) -> dict[str, str] | JSONResponse:

@@ -42,6 +42,13 @@ class Settings(BaseSettings):
 
     demo_password_suffix: SecretStr = SecretStr("demo")
 
+    stripe_api_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str | None = None
+    mollie_api_key: SecretStr | None = None
+    mollie_api_base: str | None = None
+    payment_open_minutes: int = Field(default=30, ge=1)
+
     @model_validator(mode="after")
     def _refuse_demo_values_in_production(self) -> Settings:
         """Production must not run on the embedded defaults meant for a laptop."""

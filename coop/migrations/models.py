@@ -9,7 +9,8 @@ import coop.audit.models
 import coop.auth.models
 import coop.core.jobs
 import coop.core.sequences
-import coop.ledger.models  # noqa: F401
+import coop.ledger.models
+import coop.payments.models  # noqa: F401
 
 
 def metadata() -> MetaData:
