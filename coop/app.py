@@ -14,6 +14,7 @@ from coop.core.db import SessionDep
 from coop.core.errors import PROBLEM_JSON, install_error_handlers, problem
 from coop.core.settings import get_settings
 from coop.ledger.api import router as ledger_router
+from coop.payments import jobs as payment_jobs  # noqa: F401  (registers the payment jobs)
 from coop.payments.api import router as payments_router
 from coop.payments.api import sandbox_router, webhooks_router
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -23,16 +23,20 @@ from coop.core.settings import get_settings
 from coop.demo import seed_demo
 from coop.ledger.service import sync_chart
 from coop.migrations import alembic_config
+from coop.payments import jobs as payment_jobs  # noqa: F401  (registers the payment jobs)
+from coop.payments.service import reconcile
 
 app = typer.Typer(help="Kracht: the cooperative's administration and crowdfunding backend.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data (development only).", no_args_is_help=True)
 jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
+payments_app = typer.Typer(help="Payments.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(demo_app, name="demo")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(payments_app, name="payments")
 
 console = Console(stderr=True)
 
@@ -108,7 +112,7 @@ def _parse_now(now: str | None) -> datetime | None:
         moment = datetime.fromisoformat(now)
     except ValueError as exc:
         raise _fail(f"--now: not an ISO-8601 date-time: {now!r}") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.now().astimezone().tzinfo)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @jobs_app.command("run")
@@ -128,6 +132,22 @@ def jobs_run(now: Annotated[str | None, typer.Option(help="Pretend it is this IS
     for job in ran:
         table.add_row(job.name, job.status, str(job.attempts), job.last_error or "")
     console.print(table)
+
+
+@payments_app.command("reconcile")
+def payments_reconcile(
+    open_minutes: Annotated[int, typer.Option(help="Ask about payments still open after this many minutes.")] = 30,
+) -> None:
+    """Ask the providers about stale open payments and recent refunds/chargebacks; print what changed."""
+    with unit_of_work() as session:
+        changes = reconcile(session, open_after=timedelta(minutes=open_minutes))
+    table = Table(title=f"{len(changes)} payment(s) changed")
+    for column in ("reference", "provider", "before", "after", "what happened"):
+        table.add_column(column)
+    for change in changes:
+        table.add_row(change.reference, change.provider.value, change.before.value, change.after.value,
+                      change.outcome)
+    Console().print(table)
 
 
 @app.command("worker")

@@ -22,14 +22,14 @@ from sqlmodel import Session
 
 os.environ["KRACHT_ENV"] = "test"
 
-from coop.app import create_app  # noqa: E402
-from coop.auth.models import Role, User  # noqa: E402
-from coop.auth.service import create_token, create_user  # noqa: E402
-from coop.core.db import get_session, make_engine  # noqa: E402
-from coop.core.settings import get_settings  # noqa: E402
-from coop.ledger.queries import global_sums  # noqa: E402
-from coop.ledger.service import sync_chart  # noqa: E402
-from coop.migrations import alembic_config  # noqa: E402
+from coop.app import create_app
+from coop.auth.models import Role, User
+from coop.auth.service import create_token, create_user
+from coop.core.db import get_session, make_engine
+from coop.core.settings import get_settings
+from coop.ledger.queries import global_sums
+from coop.ledger.service import sync_chart
+from coop.migrations import alembic_config
 
 get_settings.cache_clear()
 

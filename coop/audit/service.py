@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session
 
 from coop.audit.models import AuditEvent
@@ -22,6 +23,14 @@ def _refuse_audit_edits(session: Session, _context: Any, _instances: Any) -> Non
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
             raise AuditLogIsAppendOnly(f"audit event {obj.id} cannot be changed")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_audit_bulk_edits(state: ORMExecuteState) -> None:
+    """Nor through `session.execute(update(AuditEvent))` / `delete(AuditEvent)`, which skip the flush."""
+    if (state.is_update or state.is_delete) and state.bind_mapper is not None \
+            and state.bind_mapper.class_ is AuditEvent:
+        raise AuditLogIsAppendOnly("audit events cannot be changed or deleted")
 
 
 def record(

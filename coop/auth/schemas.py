@@ -14,7 +14,7 @@ class TokenOut(BaseModel):
     """OAuth2 bearer token response."""
 
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105  (the OAuth2 token type, not a secret)
     expires_in: int
 
 

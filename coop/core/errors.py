@@ -109,7 +109,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _validation_errors(exc)
         first = errors[0] if errors else {"field": None, "message": "invalid request"}
-        detail = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+        detail = f"{first['field']}: {first['message']}" if first["field"] else str(first["message"])
         return JSONResponse(
             problem(422, "Invalid input", detail, field=first["field"], errors=errors),
             status_code=422, media_type=PROBLEM_JSON,

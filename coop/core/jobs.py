@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text
+from sqlalchemy import JSON, Column, Index, Text, exc
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -67,6 +67,28 @@ def job_handler(name: str) -> Callable[[JobHandler], JobHandler]:
     return register
 
 
+_PERIODIC: dict[str, timedelta] = {}
+
+
+def periodic(name: str, *, every: timedelta) -> None:
+    """Run the job `name` (no arguments) once per `every`; the worker enqueues it when a slot starts."""
+    if every.total_seconds() < 60:
+        raise ValueError("periodic jobs run at most once a minute")
+    _PERIODIC[name] = every
+
+
+def schedule_periodic(session: Session, *, now: datetime) -> int:
+    """Enqueue each periodic job once for the current slot (dedupe key name@slot); returns how many were new."""
+    added = 0
+    for name, every in sorted(_PERIODIC.items()):
+        slot = int(now.timestamp() // every.total_seconds())
+        key = f"{name}@{slot}"
+        if session.exec(select(Job.id).where(Job.dedupe_key == key)).first() is None:
+            enqueue(session, name=name, dedupe_key=key, run_after=now)
+            added += 1
+    return added
+
+
 def enqueue(
     session: Session, *, name: str, args: dict[str, Any] | None = None,
     run_after: datetime | None = None, dedupe_key: str | None = None,
@@ -77,8 +99,13 @@ def enqueue(
         if existing is not None:
             return existing
     job = Job(name=name, args=args or {}, run_after=run_after or utc_now(), dedupe_key=dedupe_key)
-    session.add(job)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(job)
+            session.flush()
+    except exc.IntegrityError:
+        # Another transaction enqueued the same dedupe key first.
+        return session.exec(select(Job).where(Job.dedupe_key == dedupe_key)).one()
     return job
 
 
@@ -133,6 +160,8 @@ def run_one(engine: Engine, *, max_attempts: int) -> Job | None:
 
 def run_due(engine: Engine, *, max_attempts: int, limit: int = 10_000) -> list[Job]:
     """Run jobs until none is due (or `limit` ran); returns what ran."""
+    with unit_of_work(engine) as session:
+        schedule_periodic(session, now=utc_now())
     ran: list[Job] = []
     while len(ran) < limit:
         job = run_one(engine, max_attempts=max_attempts)

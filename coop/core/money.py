@@ -15,9 +15,11 @@ from babel.numbers import format_currency
 CENTS_PER_EURO = 100
 BASIS_POINTS = 10_000
 
-_THOUSANDS_DOT = re.compile(r"^\d{1,3}(\.\d{3})+$")
-_THOUSANDS_COMMA = re.compile(r"^\d{1,3}(,\d{3})+$")
-_DIGITS = re.compile(r"^\d+$")
+# ASCII digits only (\d would accept "١٢"), \Z rather than $ (which also matches before a
+# trailing newline), and no leading zero in a grouped number ("0.500" is not five hundred euros).
+_THOUSANDS_DOT = re.compile(r"^[1-9][0-9]{0,2}(\.[0-9]{3})+\Z")
+_THOUSANDS_COMMA = re.compile(r"^[1-9][0-9]{0,2}(,[0-9]{3})+\Z")
+_DIGITS = re.compile(r"^[0-9]+\Z")
 
 
 class MoneyError(ValueError):
@@ -39,6 +41,8 @@ def parse_amount(text: str) -> int:
         cleaned = cleaned[1:]
     if not cleaned:
         raise MoneyError("amount is empty")
+    if not any("0" <= char <= "9" for char in cleaned):
+        raise MoneyError(f"{text!r} is not an amount")
     whole, fraction = _split_decimal(cleaned)
     if len(fraction) > 2:
         raise MoneyError(f"{text!r} has more than two decimals")
@@ -84,6 +88,8 @@ def decimal_to_cents(value: Decimal) -> int:
     """An exact euro Decimal to cents; sub-cent values are refused, not rounded."""
     if not isinstance(value, Decimal):
         raise MoneyError(f"expected Decimal, not {type(value).__name__}")
+    if not value.is_finite():
+        raise MoneyError(f"{value!r} is not an amount")
     try:
         cents = value * CENTS_PER_EURO
         if cents != cents.to_integral_value():
@@ -104,10 +110,15 @@ def to_provider_string(cents: int) -> str:
     return f"{cents_to_decimal(cents):.2f}"
 
 
+_PROVIDER_AMOUNT = re.compile(r"^-?[0-9]{1,17}(\.[0-9]{1,6})?\Z")
+
+
 def from_provider_string(value: str) -> int:
-    """Mollie's "99.00" (or "-35.07") to cents, exactly."""
+    """Mollie's "99.00" (or "-35.07") to cents, exactly; exponents, spaces and underscores are refused."""
     if not isinstance(value, str):
         raise MoneyError(f"provider amount must be text, not {type(value).__name__}")
+    if not _PROVIDER_AMOUNT.match(value):
+        raise MoneyError(f"{value!r} is not a provider amount")
     try:
         return decimal_to_cents(Decimal(value))
     except InvalidOperation as exc:

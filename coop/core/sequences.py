@@ -8,7 +8,6 @@ That is what makes the series gap-free, unlike a database SEQUENCE.
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, String, Table, exc, insert, update
-
 from sqlmodel import Session, SQLModel
 
 number_series = Table(

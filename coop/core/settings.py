@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KRACHT_", env_file=".env", extra="ignore")
 
     env: Environment = Environment.DEVELOPMENT
-    database_url: str = "sqlite:///var/kracht.db"
+    database_url: str = Field(default="sqlite:///var/kracht.db", repr=False)  # may hold a password
     public_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
 

@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 
 import coop.audit.models
 import coop.auth.models
+import coop.core.idempotency
 import coop.core.jobs
 import coop.core.sequences
 import coop.ledger.models
