@@ -157,3 +157,15 @@ def mollie_webhook(session: SessionDep, id: Annotated[str, Form(max_length=64)])
         return _rejected(error)
     service.receive_notification(session, provider=provider, provider_reference=id, raw=f"id={id}")
     return {"outcome": "received"}
+
+
+@webhooks_router.post("/mollie/subscriptions", response_model=None)
+def mollie_subscription_webhook(session: SessionDep,
+                                id: Annotated[str, Form(max_length=64)]) -> dict[str, str] | JSONResponse:
+    """The webhookUrl of our Mollie subscriptions: also payments Mollie made by itself (renewals) are fetched."""
+    try:
+        provider = service.webhook_provider(session, ProviderName.MOLLIE)
+    except WebhookRejected as error:
+        return _rejected(error)
+    service.receive_notification(session, provider=provider, provider_reference=id, raw=f"id={id}", renewals=True)
+    return {"outcome": "received"}

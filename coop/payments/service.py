@@ -9,10 +9,12 @@ notification that arrives twice, late or out of order cannot book twice.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import exc
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from coop.core.clock import utc_now
 from coop.core.errors import Conflict, InvalidInput, KrachtError, NotFound
@@ -269,13 +271,17 @@ def finish_event(session: Session, *, event: ProviderEvent, outcome: str) -> Non
 
 
 def receive_notification(session: Session, *, provider: PaymentProvider, provider_reference: str,
-                         raw: str) -> str:
+                         raw: str, renewals: bool = False) -> str:
     """A notification that only names a payment: fetch the provider's truth and act on that alone.
 
-    Unknown references change nothing (and say nothing about what exists).
+    Unknown references change nothing (and say nothing about what exists), unless
+    `renewals` (a subscription's webhook): then the provider is asked whether it is a
+    payment it made by itself for one of our subscriptions, which becomes a new Payment.
     """
     payment = payment_by_reference(session, provider=provider.name, reference=provider_reference)
     if payment is None:
+        if renewals:
+            return _receive_renewal(session, provider=provider, provider_reference=provider_reference, raw=raw)
         return "unknown payment"
     try:
         snapshot = provider.fetch(provider_reference)
@@ -288,6 +294,30 @@ def receive_notification(session: Session, *, provider: PaymentProvider, provide
     if event is None:
         return "duplicate"
     outcome = apply_snapshot(session, payment=payment, snapshot=snapshot)
+    finish_event(session, event=event, outcome=outcome)
+    return outcome
+
+
+def _receive_renewal(session: Session, *, provider: PaymentProvider, provider_reference: str, raw: str) -> str:
+    """A subscription's notification about a payment we do not know yet: record it if it is our renewal."""
+    fetch_renewal = getattr(provider, "fetch_renewal", None)
+    if fetch_renewal is None:
+        return "unknown payment"
+    try:
+        found = fetch_renewal(provider_reference)
+    except ProviderError as error:
+        raise ProviderUnavailable(f"{provider.name.value}: {error}") from error
+    if found is None:
+        return "unknown payment"
+    renewal, snapshot = found
+    external_id = (f"{provider_reference}:{snapshot.status.value}:{snapshot.refunded_cents}:"
+                   f"{snapshot.charged_back_cents}")
+    event = record_event(session, provider=provider.name, external_id=external_id, kind="renewal", raw=raw)
+    if event is None:
+        return "duplicate"
+    outcome = _record_renewal(session, provider=provider, renewal=renewal, snapshot=snapshot)
+    recorded = payment_by_reference(session, provider=provider.name, reference=provider_reference)
+    event.payment_id = recorded.id if recorded else None
     finish_event(session, event=event, outcome=outcome)
     return outcome
 
@@ -315,21 +345,35 @@ def receive_event(session: Session, *, provider: PaymentProvider, event: Provide
     return outcome
 
 
-def _record_renewal(session: Session, *, provider: PaymentProvider, renewal: Renewal) -> str:
-    """A period the provider collected by itself: one new paid Payment (once per provider reference)."""
-    if payment_by_reference(session, provider=provider.name, reference=renewal.provider_reference) is not None:
-        return "renewal already recorded"
+def _record_renewal(session: Session, *, provider: PaymentProvider, renewal: Renewal,
+                    snapshot: ProviderSnapshot | None = None) -> str:
+    """A period the provider collected by itself: one new Payment (once per provider reference).
+
+    Without a snapshot the renewal is paid (Stripe's invoice.paid); Mollie's may still be pending (SEPA).
+    """
+    truth = snapshot or ProviderSnapshot(provider_reference=renewal.provider_reference, status=S.PAID)
+    known = payment_by_reference(session, provider=provider.name, reference=renewal.provider_reference)
+    if known is not None:
+        return "renewal already recorded; " + apply_snapshot(session, payment=known, snapshot=truth)
     handler_for(renewal.purpose)
-    payment = Payment(
-        reference=f"KR{next_number(session, series='payment_reference'):08d}", purpose=renewal.purpose,
-        purpose_id=renewal.purpose_id, amount_cents=renewal.amount_cents, description=renewal.description[:255],
-        provider=provider.name, provider_reference=renewal.provider_reference, recurring=True,
-        provider_subscription_id=renewal.provider_subscription_id,
-    )
-    session.add(payment)
-    session.flush()
-    return "renewal: " + apply_snapshot(session, payment=payment, snapshot=ProviderSnapshot(
-        provider_reference=renewal.provider_reference, status=S.PAID))
+    try:
+        with session.begin_nested():
+            payment = Payment(
+                reference=f"KR{next_number(session, series='payment_reference'):08d}", purpose=renewal.purpose,
+                purpose_id=renewal.purpose_id, amount_cents=renewal.amount_cents,
+                description=renewal.description[:255], provider=provider.name,
+                provider_reference=renewal.provider_reference, recurring=True,
+                provider_subscription_id=renewal.provider_subscription_id,
+            )
+            session.add(payment)
+            session.flush()
+    except exc.IntegrityError:
+        # A concurrent delivery about the same renewal created it first: apply our news to that one.
+        raced = payment_by_reference(session, provider=provider.name, reference=renewal.provider_reference)
+        if raced is None:
+            raise
+        return "renewal already recorded; " + apply_snapshot(session, payment=raced, snapshot=truth)
+    return "renewal: " + apply_snapshot(session, payment=payment, snapshot=truth)
 
 
 def _end_recurring(session: Session, *, provider: PaymentProvider, subscription_id: str) -> str:
@@ -389,3 +433,49 @@ def refund_payment(
         apply_snapshot(session, payment=payment, snapshot=snapshot)
     session.flush()
     return refund
+
+
+RECONCILED_PROVIDERS = (ProviderName.SANDBOX, ProviderName.STRIPE, ProviderName.MOLLIE)
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    """What reconciliation learnt about one payment."""
+
+    payment_id: uuid.UUID
+    reference: str
+    provider: ProviderName
+    before: PaymentStatus
+    after: PaymentStatus
+    outcome: str
+
+
+def reconcile(session: Session, *, open_after: timedelta, recent: timedelta = timedelta(days=60),
+              limit: int = 500) -> list[ReconcileResult]:
+    """Fetch the provider's truth for payments open longer than `open_after` and for recently paid ones.
+
+    Goes through the same inbox and state machine as webhooks; a provider that
+    does not answer is reported for that payment and the rest go on.
+    """
+    now = utc_now()
+    stale = (col(Payment.status).in_([S.OPEN, S.PENDING])) & (col(Payment.created_at) <= now - open_after)
+    received = (col(Payment.status).in_([S.PAID, S.PARTIALLY_REFUNDED])) & (col(Payment.paid_at) >= now - recent)
+    candidates = session.exec(
+        select(Payment.id).where(col(Payment.provider).in_(RECONCILED_PROVIDERS), stale | received,
+                                 col(Payment.provider_reference).is_not(None))
+        .order_by(col(Payment.created_at)).limit(limit)).all()
+    results: list[ReconcileResult] = []
+    for payment_id in candidates:
+        payment = get_payment(session, payment_id=payment_id, for_update=True)
+        before = payment.status
+        try:
+            provider = provider_for(session, payment.provider)
+            outcome = receive_notification(session, provider=provider,
+                                           provider_reference=payment.provider_reference or "", raw="reconcile")
+        except (ProviderUnavailable, InvalidInput) as error:
+            outcome = f"error: {error.message}"
+        if outcome not in ("duplicate", "no change"):
+            results.append(ReconcileResult(payment_id=payment.id, reference=payment.reference,
+                                           provider=payment.provider, before=before, after=payment.status,
+                                           outcome=outcome))
+    return results

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from coop.auth.models import Role
@@ -165,3 +164,26 @@ def test_the_sandbox_is_refused_in_production(session, monkeypatch) -> None:
     with pytest.raises(InvalidInput) as refused:
         provider_for(session, ProviderName.SANDBOX, Settings())
     assert refused.value.field == "provider"
+
+
+def test_reconciliation_learns_what_a_lost_webhook_would_have_said(session, make_payment, purpose) -> None:
+    from datetime import timedelta
+
+    from coop.core.clock import frozen_clock, utc_now
+    from coop.payments.service import provider_for, reconcile
+
+    lost = make_payment(3000)
+    fresh = make_payment(1000)
+    provider = provider_for(session, ProviderName.SANDBOX)
+    provider.choose(lost.provider_reference, PaymentStatus.PAID)  # the payer paid; the notification never came
+    assert get_payment(session, payment_id=lost.id).status is PaymentStatus.OPEN
+
+    with frozen_clock(utc_now() + timedelta(minutes=31)):
+        changes = reconcile(session, open_after=timedelta(minutes=30))
+    assert [(c.payment_id, c.before, c.after) for c in changes] == [
+        (lost.id, PaymentStatus.OPEN, PaymentStatus.PAID)]
+    assert get_payment(session, payment_id=fresh.id).status is PaymentStatus.OPEN
+    assert len(entries_for(session, lost.id)) == 1
+    with frozen_clock(utc_now() + timedelta(minutes=32)):
+        assert reconcile(session, open_after=timedelta(minutes=30)) == []
+    assert len(entries_for(session, lost.id)) == 1
