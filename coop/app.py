@@ -14,9 +14,11 @@ from coop.core.db import SessionDep
 from coop.core.errors import PROBLEM_JSON, install_error_handlers, problem
 from coop.core.settings import get_settings
 from coop.ledger.api import router as ledger_router
+from coop.members.api import router as members_router
 from coop.payments import jobs as payment_jobs  # noqa: F401  (registers the payment jobs)
 from coop.payments.api import router as payments_router
 from coop.payments.api import sandbox_router, webhooks_router
+from coop.shares.api import router as shares_router
 
 API_PREFIX = "/api/v1"
 
@@ -34,7 +36,8 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in (auth_router, audit_router, ledger_router, payments_router, webhooks_router):
+    for router in (auth_router, audit_router, ledger_router, payments_router, webhooks_router, members_router,
+                   shares_router):
         api.include_router(router)
     app.include_router(api)
     app.include_router(sandbox_router)

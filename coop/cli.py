@@ -21,8 +21,8 @@ from coop.core.db import get_engine, unit_of_work
 from coop.core.errors import KrachtError
 from coop.core.settings import get_settings
 from coop.demo import seed_demo
-from coop.ledger.service import sync_chart
 from coop.migrations import alembic_config
+from coop.reference_data import seed_reference_data
 from coop.payments import jobs as payment_jobs  # noqa: F401  (registers the payment jobs)
 from coop.payments.service import reconcile
 
@@ -52,8 +52,9 @@ def db_upgrade(revision: str = "head") -> None:
     """Apply migrations, then make sure the chart of accounts is complete."""
     command.upgrade(alembic_config(get_settings().database_url), revision)
     with unit_of_work() as session:
-        added = sync_chart(session)
-    console.print(f"database at {revision}; {added} ledger accounts added")
+        added = seed_reference_data(session)
+    console.print(f"database at {revision}; {added.accounts} ledger accounts and {added.share_classes} share "
+                  "classes added")
 
 
 @db_app.command("revision")

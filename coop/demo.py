@@ -10,7 +10,7 @@ from coop.auth.models import Role
 from coop.auth.service import create_user, user_by_email
 from coop.core.errors import Forbidden
 from coop.core.settings import Settings
-from coop.ledger.service import sync_chart
+from coop.reference_data import seed_reference_data
 
 DEMO_DOMAIN = "demo.kracht.nl"
 
@@ -41,7 +41,7 @@ def seed_demo(session: Session, *, settings: Settings) -> DemoReport:
     """One user per role (idempotent: existing demo users are left alone)."""
     if settings.is_production:
         raise Forbidden("demo data is refused in production")
-    sync_chart(session)
+    seed_reference_data(session)
     report = DemoReport()
     for role in Role:
         email = f"{role.value.replace('_', '-')}@{DEMO_DOMAIN}"

@@ -28,8 +28,8 @@ from coop.auth.service import create_token, create_user
 from coop.core.db import get_session, make_engine
 from coop.core.settings import get_settings
 from coop.ledger.queries import global_sums
-from coop.ledger.service import sync_chart
 from coop.migrations import alembic_config
+from coop.reference_data import seed_reference_data
 
 get_settings.cache_clear()
 
@@ -61,7 +61,7 @@ def migrate(url: str) -> Engine:
     command.upgrade(alembic_config(url), "head")
     engine = make_engine(url)
     with Session(engine) as session:
-        sync_chart(session)
+        seed_reference_data(session)
         session.commit()
     return engine
 

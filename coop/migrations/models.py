@@ -11,7 +11,9 @@ import coop.core.idempotency
 import coop.core.jobs
 import coop.core.sequences
 import coop.ledger.models
-import coop.payments.models  # noqa: F401
+import coop.members.models
+import coop.payments.models
+import coop.shares.models  # noqa: F401
 
 
 def metadata() -> MetaData:

@@ -18,6 +18,8 @@ from coop.payments.models import Payment
 class PurposeHandler:
     """Base handler: override `credit_lines`, and the hooks a domain cares about."""
 
+    partial_refunds: bool = True
+
     def credit_lines(self, session: Session, payment: Payment, amount_cents: int) -> list[Line]:
         """The credit side for `amount_cents` of this payment: lines summing to -amount_cents."""
         raise NotImplementedError

@@ -414,6 +414,8 @@ def refund_payment(
     amount = refundable if amount_cents is None else amount_cents
     if amount <= 0 or amount > refundable:
         raise InvalidInput(f"at most {refundable} cents can be refunded", field="amount_cents")
+    if amount != refundable and not handler_for(payment.purpose).partial_refunds:
+        raise InvalidInput(f"a {payment.purpose} payment is refunded in full or not at all", field="amount_cents")
     refund = Refund(payment_id=payment.id, amount_cents=amount, reason=reason, requested_by=requested_by)
     session.add(refund)
     session.flush()

@@ -1,0 +1,53 @@
+"""Reading members and deriving their status on any date from the facts."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from coop.members.models import STATUS_AFTER, FactKind, Member, MembershipFact, MemberStatus
+
+
+def facts_until(session: Session, *, at: date, member_id: uuid.UUID | None = None) -> Sequence[MembershipFact]:
+    """Facts effective on or before `at`, in the order they took effect."""
+    query = select(MembershipFact).where(col(MembershipFact.effective_on) <= at)
+    if member_id is not None:
+        query = query.where(MembershipFact.member_id == member_id)
+    return session.exec(query.order_by(col(MembershipFact.effective_on), col(MembershipFact.recorded_at))).all()
+
+
+def status_from(facts: Sequence[MembershipFact]) -> MemberStatus | None:
+    """The status after the last fact (None before the first)."""
+    return STATUS_AFTER[facts[-1].kind] if facts else None
+
+
+def joined_on(facts: Sequence[MembershipFact]) -> date | None:
+    """When the membership became active."""
+    return next((f.effective_on for f in facts if f.kind is FactKind.ACTIVATED), None)
+
+
+def status_at(session: Session, *, member_id: uuid.UUID, at: date) -> MemberStatus | None:
+    """A member's status on `at`."""
+    return status_from(facts_until(session, at=at, member_id=member_id))
+
+
+def members_with_status(session: Session, *, at: date) -> list[tuple[Member, MemberStatus, date]]:
+    """Members who had been admitted by `at` with their status then and their joining date, by number."""
+    by_member: dict[uuid.UUID, list[MembershipFact]] = defaultdict(list)
+    for fact in facts_until(session, at=at):
+        by_member[fact.member_id].append(fact)
+    admitted = {member_id: facts for member_id, facts in by_member.items() if joined_on(facts) is not None}
+    if not admitted:
+        return []
+    members = session.exec(select(Member).where(col(Member.id).in_(list(admitted)))).all()
+    rows = []
+    for member in members:
+        facts = admitted[member.id]
+        status, joined = status_from(facts), joined_on(facts)
+        if status is not None and joined is not None:
+            rows.append((member, status, joined))
+    return sorted(rows, key=lambda row: row[0].member_number or 0)

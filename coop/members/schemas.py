@@ -1,0 +1,84 @@
+"""Member request and response shapes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from pydantic import BaseModel, EmailStr, Field, StrictInt
+
+from coop.members.models import MemberKind, MemberStatus
+from coop.payments.models import ProviderName
+from coop.payments.schemas import PaymentPublic
+from coop.shares.schemas import Holding
+
+
+class JoinIn(BaseModel):
+    """Becoming a member: who you are, which shares, how you pay, and your consents."""
+
+    kind: MemberKind
+    name: str = Field(min_length=2, max_length=200)
+    email: EmailStr
+    provider: ProviderName = ProviderName.SANDBOX
+    share_class: str | None = Field(default=None, max_length=32)
+    quantity: StrictInt | None = Field(default=None, ge=1, le=100_000)
+    kvk_number: str | None = Field(default=None, max_length=20)
+    iban: str | None = Field(default=None, max_length=42)
+    phone: str | None = Field(default=None, max_length=40)
+    street: str | None = Field(default=None, max_length=200)
+    postcode: str | None = Field(default=None, max_length=10)
+    city: str | None = Field(default=None, max_length=100)
+    consent: bool = Field(default=True, description="Agrees to the statutes, the privacy statement and the "
+                                                    "financial risk notice.")
+
+
+class MemberSummary(BaseModel):
+    """A member as shown right after joining."""
+
+    id: uuid.UUID
+    status: MemberStatus | None
+    member_number: int | None
+    kind: MemberKind
+
+
+class JoinOut(BaseModel):
+    """The new applicant and the payment that makes them a member."""
+
+    member: MemberSummary
+    payment: PaymentPublic
+
+
+class MemberPublic(BaseModel):
+    """A member with their status as of a date."""
+
+    id: uuid.UUID
+    status: MemberStatus | None
+    at: date
+    member_number: int | None
+    kind: MemberKind
+    name: str
+    email: str
+    city: str | None
+    kvk_number: str | None
+    iban: str | None
+    joined_on: date | None
+    holdings: list[Holding]
+
+
+class RegisterEntry(BaseModel):
+    """One line of the members' register (ledenregister)."""
+
+    id: uuid.UUID
+    member_number: int
+    name: str
+    kind: MemberKind
+    status: MemberStatus
+    city: str | None
+    joined_on: date
+
+
+class MemberRegister(BaseModel):
+    """The members' register as it stood on `at`."""
+
+    at: date
+    members: list[RegisterEntry]

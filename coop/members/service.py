@@ -1,0 +1,155 @@
+"""Joining, the membership lifecycle, and the `share_order` payment purpose."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date
+
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
+from sqlmodel import Session, col, select
+
+from coop.audit.service import record
+from coop.core.clock import AMSTERDAM, today_amsterdam
+from coop.core.errors import InvalidInput, NotFound
+from coop.core.sequences import next_number
+from coop.ledger.chart import AccountCode
+from coop.ledger.schemas import Line
+from coop.members.models import (
+    KVK_REQUIRED,
+    Consent,
+    ConsentKind,
+    FactKind,
+    Member,
+    MemberKind,
+    MembershipFact,
+    MemberStatus,
+)
+from coop.members.queries import status_at
+from coop.members.schemas import JoinIn
+from coop.payments.models import Payment
+from coop.payments.purposes import PurposeHandler, register_purpose
+from coop.payments.service import create_payment
+from coop.shares import service as shares
+from coop.shares.models import OrderStatus
+
+SHARE_ORDER = "share_order"
+MEMBER_NUMBER_SERIES = "member_number"
+_KVK = re.compile(r"^[0-9]{8}\Z")
+
+
+def normalise_kvk(kind: MemberKind, kvk_number: str | None) -> str | None:
+    """KvK numbers are eight digits (no check digit since 2016); companies must give one, persons none."""
+    if kvk_number is None or not kvk_number.strip():
+        if kind in KVK_REQUIRED:
+            raise InvalidInput(f"a {kind.value} needs its KvK number", field="kvk_number")
+        return None
+    if kind is MemberKind.PERSON:
+        raise InvalidInput("a person has no KvK number", field="kvk_number")
+    digits = re.sub(r"[\s.]", "", kvk_number)
+    if not _KVK.match(digits):
+        raise InvalidInput("a KvK number has eight digits", field="kvk_number")
+    return digits
+
+
+def normalise_iban(iban: str | None) -> str | None:
+    """An IBAN with a valid checksum and bank code, stored compact (schwifty)."""
+    if iban is None or not iban.strip():
+        return None
+    try:
+        return str(IBAN(iban).compact)
+    except SchwiftyException as error:
+        raise InvalidInput(f"not a valid IBAN: {error}", field="iban") from None
+
+
+def get_member(session: Session, *, member_id: uuid.UUID) -> Member:
+    """One member, or NotFound."""
+    member = session.get(Member, member_id)
+    if member is None:
+        raise NotFound("no such member", field="member_id")
+    return member
+
+
+def add_fact(session: Session, *, member: Member, kind: FactKind, effective_on: date,
+             actor_id: uuid.UUID | None = None, note: str | None = None) -> MembershipFact:
+    """Record a dated fact of a membership (audited)."""
+    fact = MembershipFact(member_id=member.id, kind=kind, effective_on=effective_on, actor_id=actor_id, note=note)
+    session.add(fact)
+    session.flush()
+    record(session, action=f"member.{kind.value}", object_type="member", object_id=member.id, actor_id=actor_id,
+           after={"effective_on": effective_on.isoformat(), "note": note})
+    return fact
+
+
+def join(session: Session, *, data: JoinIn) -> tuple[Member, Payment]:
+    """A new applicant with a share order (the required share plus any asked for) and its payment."""
+    if not data.consent:
+        raise InvalidInput("joining needs consent to the statutes, privacy statement and risk notice",
+                           field="consent")
+    member = Member(kind=data.kind, name=data.name.strip(), email=str(data.email).lower(),
+                    kvk_number=normalise_kvk(data.kind, data.kvk_number), iban=normalise_iban(data.iban),
+                    phone=data.phone, street=data.street, postcode=data.postcode, city=data.city)
+    session.add(member)
+    session.flush()
+    requests = [shares.ShareRequest(class_code=shares.ORDINARY, quantity=1)]
+    if data.share_class is not None and data.share_class != shares.ORDINARY:
+        requests.append(shares.ShareRequest(class_code=data.share_class, quantity=data.quantity or 1))
+    elif data.quantity not in (None, 1):
+        raise InvalidInput("a member holds exactly one membership share", field="quantity")
+    order = shares.create_order(session, member_id=member.id, member_kind=member.kind.value, requests=requests)
+    session.add_all(Consent(member_id=member.id, kind=kind) for kind in ConsentKind)
+    add_fact(session, member=member, kind=FactKind.APPLIED, effective_on=today_amsterdam())
+    payment = create_payment(session, purpose=SHARE_ORDER, purpose_id=order.id, amount_cents=order.amount_cents,
+                             description=f"Aandelen {member.name}", provider=data.provider,
+                             payer_email=member.email, payer_name=member.name)
+    return member, payment
+
+
+def activate(session: Session, *, member: Member, effective_on: date) -> None:
+    """An applicant becomes a member: the next member number, once."""
+    if status_at(session, member_id=member.id, at=effective_on) is not MemberStatus.APPLICANT:
+        return
+    if member.member_number is None:
+        member.member_number = next_number(session, series=MEMBER_NUMBER_SERIES)
+        session.add(member)
+    add_fact(session, member=member, kind=FactKind.ACTIVATED, effective_on=effective_on)
+
+
+class ShareOrderPurpose(PurposeHandler):
+    """Paid share orders become capital (0500, member dimension) and shares with certificates."""
+
+    partial_refunds = False
+
+    def credit_lines(self, session: Session, payment: Payment, amount_cents: int) -> list[Line]:
+        """Share capital of the ordering member."""
+        order = shares.get_order(session, order_id=payment.purpose_id)
+        return [Line(account=AccountCode.SHARE_CAPITAL, amount_cents=-amount_cents, member_id=order.member_id)]
+
+    def on_paid(self, session: Session, payment: Payment) -> None:
+        """Issue the shares; a first share makes the applicant a member."""
+        paid_on = payment.paid_at.astimezone(AMSTERDAM).date() if payment.paid_at else today_amsterdam()
+        order = shares.get_order(session, order_id=payment.purpose_id)
+        shares.issue_order(session, order_id=order.id, effective_on=paid_on)
+        activate(session, member=get_member(session, member_id=order.member_id), effective_on=paid_on)
+
+    def on_refunded(self, session: Session, payment: Payment, amount_cents: int, *, chargeback: bool) -> None:
+        """Money back in full: the shares are cancelled (the register follows the ledger)."""
+        if payment.refunded_cents + payment.charged_back_cents >= payment.amount_cents:
+            shares.cancel_order(session, order_id=payment.purpose_id, effective_on=today_amsterdam())
+
+    def on_failed(self, session: Session, payment: Payment) -> None:
+        """The order lapses; the applicant can try again."""
+        if shares.get_order(session, order_id=payment.purpose_id).status is OrderStatus.PENDING:
+            shares.fail_order(session, order_id=payment.purpose_id)
+
+
+register_purpose(SHARE_ORDER, ShareOrderPurpose())
+
+
+def member_numbers(session: Session, *, member_ids: set[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Member numbers by id (members without a number are left out)."""
+    if not member_ids:
+        return {}
+    rows = session.exec(select(Member.id, Member.member_number).where(col(Member.id).in_(list(member_ids)))).all()
+    return {member_id: number for member_id, number in rows if number is not None}
