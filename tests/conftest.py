@@ -159,3 +159,36 @@ def auth_headers(session: Session, make_user: UserFactory) -> HeadersFactory:
         return {"Authorization": f"Bearer {plain}"}
 
     return factory
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked postgres_only (row locks, real concurrency) are not collected for SQLite at all.
+
+    They are deselected rather than skipped, so a CI run that skips nothing stays meaningful.
+    """
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if item.get_closest_marker("postgres_only") and params.get("database") == "sqlite":
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Remember skipped tests: in CI they are failures."""
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With CI=true nothing may be skipped: PostgreSQL and browser tests must really run."""
+    if IN_CI and _skipped and exitstatus == 0:
+        print(f"\nCI=true but {len(_skipped)} test(s) were skipped: {', '.join(_skipped[:10])}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

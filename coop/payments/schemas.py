@@ -46,6 +46,7 @@ class ProviderSnapshot:
     refunded_cents: int = 0
     charged_back_cents: int = 0
     method: str | None = None
+    subscription_id: str | None = None
 
 
 @dataclass(frozen=True)

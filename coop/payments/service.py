@@ -183,6 +183,8 @@ def apply_snapshot(session: Session, *, payment: Payment, snapshot: ProviderSnap
     target = snapshot.status
     if snapshot.method and not payment.method:
         payment.method = snapshot.method
+    if snapshot.subscription_id and not payment.provider_subscription_id:
+        payment.provider_subscription_id = snapshot.subscription_id
     if target is not payment.status and not (target is S.PAID and payment.status in MONEY_RECEIVED):
         if target in ALLOWED[payment.status]:
             notes.append(f"{payment.status.value} -> {target.value}")
@@ -335,6 +337,8 @@ def receive_event(session: Session, *, provider: PaymentProvider, event: Provide
         return "duplicate"
     if event.renewal is not None:
         outcome = _record_renewal(session, provider=provider, renewal=event.renewal)
+        renewed = payment_by_reference(session, provider=provider.name, reference=event.renewal.provider_reference)
+        inbox.payment_id = renewed.id if renewed else None
     elif event.ended_subscription_id is not None:
         outcome = _end_recurring(session, provider=provider, subscription_id=event.ended_subscription_id)
     elif payment is not None and event.snapshot is not None:

@@ -23,7 +23,7 @@ class ProviderError(Exception):
 
 
 class WebhookRejected(Exception):
-    """A webhook that is not acted on: `status` 400 bad payload, 401 bad signature, 404 not configured."""
+    """A webhook that is not acted on: 400 bad payload, 401 bad signature, 404 not configured, 503 try later."""
 
     def __init__(self, message: str, status: int):
         super().__init__(message)

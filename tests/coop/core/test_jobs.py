@@ -369,9 +369,8 @@ def test_worker_loop_runs_jobs_until_stopped(jobs: CommittedJobs) -> None:
 
 
 @pytest.mark.postgres_only
+@pytest.mark.postgres_only
 def test_concurrent_workers_run_each_job_exactly_once(jobs: CommittedJobs) -> None:
-    if jobs.engine.dialect.name != "postgresql":
-        pytest.skip("SKIP LOCKED needs PostgreSQL")
     prefix = f"tests-{uuid.uuid4().hex[:8]}"
     markers = [f"{prefix}-{i}" for i in range(10)]
     start = _whole_second_now() - timedelta(days=3650)

@@ -74,11 +74,6 @@ def committed_series(database: Engine) -> Iterator[str]:
         connection.execute(delete(number_series).where(number_series.c.name == series))
 
 
-def _postgres_only(database: Engine) -> None:
-    if database.dialect.name != "postgresql":
-        pytest.skip("real concurrent transactions need PostgreSQL row locks")
-
-
 def _take_numbers_concurrently(database: Engine, series: str, threads: int) -> list[int]:
     barrier = threading.Barrier(threads)
     taken: list[int] = []
@@ -107,8 +102,8 @@ def _take_numbers_concurrently(database: Engine, series: str, threads: int) -> l
 
 
 @pytest.mark.postgres_only
+@pytest.mark.postgres_only
 def test_concurrent_first_use_of_a_series_is_gap_free(database: Engine, committed_series: str) -> None:
-    _postgres_only(database)
     taken = _take_numbers_concurrently(database, committed_series, threads=20)
     assert sorted(taken) == list(range(1, 21))
     with Session(database) as session:
@@ -116,8 +111,8 @@ def test_concurrent_first_use_of_a_series_is_gap_free(database: Engine, committe
 
 
 @pytest.mark.postgres_only
+@pytest.mark.postgres_only
 def test_concurrent_numbers_of_an_existing_series_are_gap_free(database: Engine, committed_series: str) -> None:
-    _postgres_only(database)
     with unit_of_work(database) as session:
         assert next_number(session, series=committed_series) == 1
     taken = _take_numbers_concurrently(database, committed_series, threads=20)

@@ -7,7 +7,6 @@ every provider; the fake records what the SDK really sent over HTTP.
 
 from __future__ import annotations
 
-import inspect
 import socket
 import threading
 import uuid
@@ -563,10 +562,6 @@ def test_fetch_renewal_is_none_for_what_is_not_a_renewal(mollie) -> None:
         provider.fetch_renewal(one_off["id"])  # unreachable is not "not ours": Mollie must retry
 
 
-RENEWALS_WIRED = "renewals" in inspect.signature(service.receive_notification).parameters
-
-
-@pytest.mark.skipif(not RENEWALS_WIRED, reason="needs the renewal change to service.receive_notification")
 def test_a_renewal_mollie_made_by_itself_becomes_one_new_payment(client, session, mollie, purpose) -> None:
     renewal_payment = mollie.add_payment("payment_recurring_paid")
     reference = renewal_payment["id"]
@@ -608,9 +603,8 @@ SERIES = ("payment_reference", JOURNAL_SERIES)
 
 
 @pytest.mark.postgres_only
+@pytest.mark.postgres_only
 def test_ten_deliveries_of_one_webhook_at_once_book_one_entry(database: Engine, mollie, purpose) -> None:
-    if database.dialect.name != "postgresql":
-        pytest.skip("row locks and real concurrent transactions: PostgreSQL only")
     with database.connect() as connection:
         counters = dict(connection.execute(core_select(number_series.c.name, number_series.c.last_value)
                                            .where(number_series.c.name.in_(SERIES))).all())
