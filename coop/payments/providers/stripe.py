@@ -14,7 +14,6 @@ treasurer (never the API key). Amounts are integer cents in lowercase `eur`.
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,7 +72,6 @@ SESSION_EVENT_STATUS: dict[str, PaymentStatus] = {
     "checkout.session.expired": PaymentStatus.EXPIRED,
 }
 DISPUTE_EVENTS = frozenset({"charge.dispute.created", "charge.dispute.funds_withdrawn"})
-_SNAPSHOT_FIELDS = frozenset(f.name for f in dataclasses.fields(ProviderSnapshot))
 
 JsonDict = dict[str, Any]
 
@@ -140,17 +138,17 @@ class StripeProvider:
         paid = session.get("payment_status") == "paid"
         subscription_id = _id_of(session.get("subscription"))
         if state == "expired":
-            return _snapshot(provider_reference, PaymentStatus.EXPIRED, subscription_id=subscription_id)
+            return ProviderSnapshot(provider_reference, PaymentStatus.EXPIRED, subscription_id=subscription_id)
         if state == "open":
-            return _snapshot(provider_reference, PaymentStatus.OPEN)
+            return ProviderSnapshot(provider_reference, PaymentStatus.OPEN)
         if state != "complete":
             raise ProviderError(f"Stripe answered an unknown session status {str(state)[:40]!r}")
         if not paid:
-            return _snapshot(provider_reference, PaymentStatus.PENDING, subscription_id=subscription_id)
+            return ProviderSnapshot(provider_reference, PaymentStatus.PENDING, subscription_id=subscription_id)
         intent = session.get("payment_intent")
         if not isinstance(intent, dict) and session.get("invoice"):
             intent = self._invoice_intent(_identifier(_id_of(session.get("invoice")), "in_", "invoice"))
-        return self._paid_snapshot(provider_reference, intent if isinstance(intent, dict) else None,
+        return self._paidProviderSnapshot(provider_reference, intent if isinstance(intent, dict) else None,
                                    subscription_id=subscription_id)
 
     def refund(self, provider_reference: str, amount_cents: int, idempotency_key: str) -> RefundResult:
@@ -222,14 +220,15 @@ class StripeProvider:
             else:
                 return ProviderEventData(external_id=event_id, kind=kind, provider_reference=reference)
             return ProviderEventData(external_id=event_id, kind=kind, provider_reference=reference,
-                                     snapshot=_snapshot(reference, status, subscription_id=subscription_id))
+                                     snapshot=ProviderSnapshot(reference, status, subscription_id=subscription_id))
         if kind == "charge.refunded" and obj.get("object") == "charge":
             if obj.get("currency") != CURRENCY:
                 return nothing
             reference = self._webhook_reference(_id_of(obj.get("payment_intent")), None)
             if reference is None:
                 return nothing
-            snapshot = _snapshot(reference, PaymentStatus.PAID, refunded_cents=_cents(obj.get("amount_refunded")))
+            snapshot = ProviderSnapshot(reference, PaymentStatus.PAID,
+                                        refunded_cents=_cents(obj.get("amount_refunded")))
             return ProviderEventData(external_id=event_id, kind=kind, provider_reference=reference, snapshot=snapshot)
         if kind in DISPUTE_EVENTS and obj.get("object") == "dispute":
             if obj.get("currency") != CURRENCY or obj.get("status") in DISPUTES_WITHOUT_LOSS:
@@ -237,7 +236,7 @@ class StripeProvider:
             reference = self._webhook_reference(_id_of(obj.get("payment_intent")), _id_of(obj.get("charge")))
             if reference is None:
                 return nothing
-            snapshot = _snapshot(reference, PaymentStatus.PAID, charged_back_cents=_cents(obj.get("amount")))
+            snapshot = ProviderSnapshot(reference, PaymentStatus.PAID, charged_back_cents=_cents(obj.get("amount")))
             return ProviderEventData(external_id=event_id, kind=kind, provider_reference=reference, snapshot=snapshot)
         if kind == "invoice.paid" and obj.get("object") == "invoice":
             renewal = _renewal(obj)
@@ -318,15 +317,15 @@ class StripeProvider:
         if status is None:
             raise ProviderError(f"Stripe answered an unknown invoice status {str(invoice.get('status'))[:40]!r}")
         if status is not PaymentStatus.PAID:
-            return _snapshot(reference, status)
-        return self._paid_snapshot(reference, self._invoice_intent(reference))
+            return ProviderSnapshot(reference, status)
+        return self._paidProviderSnapshot(reference, self._invoice_intent(reference))
 
-    def _paid_snapshot(self, reference: str, intent: JsonDict | None, *,
+    def _paidProviderSnapshot(self, reference: str, intent: JsonDict | None, *,
                        subscription_id: str | None = None) -> ProviderSnapshot:
         """PAID, with the charge's cumulative refunded amount and what disputes took."""
         charge = intent.get("latest_charge") if intent else None
         if intent is None or not isinstance(charge, dict):
-            return _snapshot(reference, PaymentStatus.PAID, subscription_id=subscription_id)
+            return ProviderSnapshot(reference, PaymentStatus.PAID, subscription_id=subscription_id)
         details = charge.get("payment_method_details")
         method = details.get("type") if isinstance(details, dict) else None
         charged_back = 0
@@ -336,7 +335,7 @@ class StripeProvider:
                     params={"payment_intent": str(intent.get("id")), "limit": 100}).to_dict()
             charged_back = sum(_cents(d.get("amount")) for d in disputes.get("data") or []
                                if isinstance(d, dict) and d.get("status") not in DISPUTES_WITHOUT_LOSS)
-        return _snapshot(reference, PaymentStatus.PAID, refunded_cents=_cents(charge.get("amount_refunded")),
+        return ProviderSnapshot(reference, PaymentStatus.PAID, refunded_cents=_cents(charge.get("amount_refunded")),
                          charged_back_cents=charged_back, method=str(method)[:32] if method else None,
                          subscription_id=subscription_id)
 
@@ -456,16 +455,6 @@ def _first_line_description(invoice: JsonDict) -> str | None:
     first = data[0] if isinstance(data, list) and data else None
     text = first.get("description") if isinstance(first, dict) else None
     return text if isinstance(text, str) and text else None
-
-
-def _snapshot(reference: str, status: PaymentStatus, *, refunded_cents: int = 0, charged_back_cents: int = 0,
-              method: str | None = None, subscription_id: str | None = None) -> ProviderSnapshot:
-    """A ProviderSnapshot; the subscription id travels along once the snapshot has a field for it."""
-    extra: dict[str, Any] = {}
-    if subscription_id and "subscription_id" in _SNAPSHOT_FIELDS:
-        extra["subscription_id"] = subscription_id
-    return ProviderSnapshot(provider_reference=reference, status=status, refunded_cents=refunded_cents,
-                            charged_back_cents=charged_back_cents, method=method, **extra)
 
 
 def _cents(value: Any) -> int:
