@@ -23,7 +23,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/kracht db upgrade
 	$(BIN)/kracht demo seed
-	$(BIN)/kracht serve --host $(HOST) --port $(PORT)
+	KRACHT_PUBLIC_URL=$${KRACHT_PUBLIC_URL:-http://$(HOST):$(PORT)} $(BIN)/kracht serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest

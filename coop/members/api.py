@@ -48,10 +48,13 @@ def member(session: SessionDep, user: CurrentUserDep, member_id: uuid.UUID, at: 
         raise Forbidden("you can only see your own membership")
     on = at or today_amsterdam()
     facts = facts_until(session, at=on, member_id=found.id)
+    holdings = [h for h in holdings_at(session, at=on) if h.member_id == found.id]
+    for holding in holdings:
+        holding.member_number = found.member_number
     return MemberPublic(
         id=found.id, status=status_from(facts), at=on, member_number=found.member_number, kind=found.kind,
         name=found.name, email=found.email, city=found.city, kvk_number=found.kvk_number, iban=found.iban,
-        joined_on=joined_on(facts), holdings=[h for h in holdings_at(session, at=on) if h.member_id == found.id])
+        joined_on=joined_on(facts), holdings=holdings)
 
 
 @router.get("/registers/members", response_model=MemberRegister)

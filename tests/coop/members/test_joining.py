@@ -50,6 +50,7 @@ def test_a_person_joins_pays_and_becomes_an_active_member(client, session, auth_
     assert member["status"] == "active" and member["member_number"] >= 1
     [holding] = member["holdings"]
     assert holding["class_code"] == "lidmaatschap" and holding["quantity"] == 1 and len(holding["certificates"]) == 1
+    assert holding["member_number"] == member["member_number"]
     assert balance(session, account=AccountCode.SHARE_CAPITAL, member_id=uuid.UUID(member["id"])) == -5000
     shown = client.get(f"/api/v1/payments/{payment['id']}", headers=auth_headers(Role.TREASURER)).json()
     assert shown["status"] == "paid"
