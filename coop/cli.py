@@ -22,9 +22,9 @@ from coop.core.errors import KrachtError
 from coop.core.settings import get_settings
 from coop.demo import seed_demo
 from coop.migrations import alembic_config
-from coop.reference_data import seed_reference_data
 from coop.payments import jobs as payment_jobs  # noqa: F401  (registers the payment jobs)
 from coop.payments.service import reconcile
+from coop.reference_data import seed_reference_data
 
 app = typer.Typer(help="Kracht: the cooperative's administration and crowdfunding backend.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)

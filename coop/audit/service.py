@@ -5,32 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session
 
 from coop.audit.models import AuditEvent
 from coop.core.clock import utc_now
+from coop.core.immutable import append_only
 
 
 class AuditLogIsAppendOnly(RuntimeError):
     """Raised when code tries to change or delete an audit event."""
 
 
-@event.listens_for(Session, "before_flush")
-def _refuse_audit_edits(session: Session, _context: Any, _instances: Any) -> None:
-    """History is not rewritten: audit events are only ever added."""
-    for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
-            raise AuditLogIsAppendOnly(f"audit event {obj.id} cannot be changed")
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _refuse_audit_bulk_edits(state: ORMExecuteState) -> None:
-    """Nor through `session.execute(update(AuditEvent))` / `delete(AuditEvent)`, which skip the flush."""
-    if (state.is_update or state.is_delete) and state.bind_mapper is not None \
-            and state.bind_mapper.class_ is AuditEvent:
-        raise AuditLogIsAppendOnly("audit events cannot be changed or deleted")
+append_only(AuditEvent, AuditLogIsAppendOnly)
 
 
 def record(

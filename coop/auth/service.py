@@ -74,7 +74,7 @@ def grant_roles(session: Session, *, user: User, roles: Iterable[Role]) -> None:
 
 def roles_of(session: Session, *, user_id: uuid.UUID) -> list[Role]:
     """The roles a user holds, sorted."""
-    return sorted(session.exec(select(UserRole.role).where(UserRole.user_id == user_id)).all())
+    return sorted(Role(role) for role in session.exec(select(UserRole.role).where(UserRole.user_id == user_id)))
 
 
 def user_by_email(session: Session, *, email: str) -> User | None:

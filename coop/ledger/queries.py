@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import case, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from coop.ledger.models import Account, JournalEntry, Posting
@@ -54,9 +55,10 @@ def trial_balance(session: Session, *, start: date, end: date) -> TrialBalance:
     """Opening balance before `start`, debits and credits from `start` to `end`, closing at `end`."""
     in_period = (col(JournalEntry.booked_on) >= start) & (col(JournalEntry.booked_on) <= end)
     amount = col(Posting.amount_cents)
+    # SQLModel's select() is typed for at most four columns; SQLAlchemy's takes any number.
     query = (
-        select(
-            Account.code, Account.name, Account.type,
+        sa_select(
+            col(Account.code), col(Account.name), col(Account.type),
             func.coalesce(func.sum(case((col(JournalEntry.booked_on) < start, amount), else_=0)), 0),
             func.coalesce(func.sum(case((in_period & (amount > 0), amount), else_=0)), 0),
             func.coalesce(func.sum(case((in_period & (amount < 0), -amount), else_=0)), 0),
@@ -71,7 +73,7 @@ def trial_balance(session: Session, *, start: date, end: date) -> TrialBalance:
         TrialBalanceRow(code=code, name=name, type=str(kind), opening_cents=int(opening),
                         debit_cents=int(debit), credit_cents=int(credit),
                         balance_cents=int(opening) + int(debit) - int(credit))
-        for code, name, kind, opening, debit, credit in session.exec(query).all()
+        for code, name, kind, opening, debit, credit in session.execute(query).all()
     ]
     return TrialBalance(start=start, end=end, accounts=rows, total_cents=sum(r.balance_cents for r in rows))
 

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from coop.core.clock import today_amsterdam
 from coop.core.errors import Conflict, InvalidInput, NotFound
+from coop.core.immutable import append_only
 from coop.core.sequences import next_number
 from coop.ledger.chart import CHART
 from coop.ledger.models import Account, JournalEntry, Posting, Side
@@ -49,12 +50,17 @@ class ImmutableLedger(RuntimeError):
     """Raised when code tries to change or delete a booked entry or posting."""
 
 
+append_only(JournalEntry, ImmutableLedger)
+append_only(Posting, ImmutableLedger)
+
+
 @event.listens_for(Session, "before_flush")
-def _refuse_ledger_edits(session: Session, _context: Any, _instances: Any) -> None:
-    """Entries and postings are written once; a mistake is corrected by a reversing entry."""
-    for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, JournalEntry | Posting) and (obj in session.deleted or session.is_modified(obj)):
-            raise ImmutableLedger(f"{type(obj).__name__} {obj.id} is immutable; post a reversal instead")
+def _refuse_postings_on_booked_entries(session: Session, _context: Any, _instances: Any) -> None:
+    """A booked entry is complete: postings are only ever flushed together with their new entry."""
+    new_entries = {obj.id for obj in session.new if isinstance(obj, JournalEntry)}
+    for obj in session.new:
+        if isinstance(obj, Posting) and obj.entry_id not in new_entries:
+            raise ImmutableLedger(f"entry {obj.entry_id} is booked; post a new entry instead")
 
 
 def sync_chart(session: Session) -> int:
@@ -145,6 +151,11 @@ def post(
     if found is not None:
         return found
     accounts = _lock_accounts(session, {line.account for line in lines})
+    # Look again under the lock: a concurrent booking of this key may have committed while we waited,
+    # and its money must not be counted a second time by the overdraft check.
+    found = _existing(session, key, lines)
+    if found is not None:
+        return found
     _check_overdraft(session, accounts, lines)
     try:
         with session.begin_nested():
@@ -154,7 +165,6 @@ def post(
                 created_by=created_by, reversal_of=reversal_of,
             )
             session.add(entry)
-            session.flush()
             session.add_all(
                 Posting(entry_id=entry.id, account_id=accounts[line.account].id, amount_cents=line.amount_cents,
                         member_id=line.member_id, project_id=line.project_id, fund_id=line.fund_id,
