@@ -78,6 +78,7 @@ class Member(SQLModel, table=True):
     member_number: int | None = Field(default=None, sa_column=Column(BigInteger, unique=True, nullable=True))
     user_id: uuid.UUID | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class MembershipFact(SQLModel, table=True):

@@ -99,3 +99,44 @@ class ShareOperation(SQLModel, table=True):
     requested_by: uuid.UUID | None = None
     approved_by: uuid.UUID | None = None
     order_id: uuid.UUID | None = Field(default=None, index=True)
+
+
+class MutationKind(StrEnum):
+    """A change of holdings that needs the board's approval."""
+
+    TRANSFER = "transfer"
+    REDEMPTION = "redemption"
+
+
+class MutationStatus(StrEnum):
+    """requested -> approved | rejected; an approved redemption is later paid out."""
+
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PAID_OUT = "paid_out"
+
+
+class ShareMutation(SQLModel, table=True):
+    """A requested transfer or redemption, approved by a board member who did not request it (four eyes)."""
+
+    __tablename__ = "share_mutation"
+    __table_args__ = (CheckConstraint("quantity > 0", name="ck_share_mutation_quantity"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    kind: MutationKind = Field(sa_type=str_enum(MutationKind))
+    status: MutationStatus = Field(default=MutationStatus.REQUESTED, sa_type=str_enum(MutationStatus))
+    class_code: str = Field(max_length=32)
+    quantity: int
+    from_member_id: uuid.UUID = Field(index=True)
+    to_member_id: uuid.UUID | None = Field(default=None, index=True)
+    effective_on: date
+    requested_by: uuid.UUID | None = None
+    requested_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    decided_by: uuid.UUID | None = None
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reason: str | None = Field(default=None, max_length=500)
+    operation_id: uuid.UUID | None = None
+    amount_cents: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    payout_due_on: date | None = Field(default=None, index=True)
+    paid_out_on: date | None = None
