@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Query, status
 
 from coop.auth.dependencies import CurrentUserDep, require_roles
 from coop.auth.models import Role
@@ -16,11 +16,22 @@ from coop.core.db import SessionDep
 from coop.core.errors import Forbidden
 from coop.core.idempotency import IdempotencyDep
 from coop.members import service
-from coop.members.queries import facts_until, joined_on, members_with_status, status_from
-from coop.members.schemas import JoinIn, JoinOut, MemberPublic, MemberRegister, MemberSummary, RegisterEntry
-from coop.payments.api import public as payment_public
+from coop.members.models import MemberKind, MemberStatus
+from coop.members.queries import facts_until, joined_on, members_with_status, search_members, status_from
+from coop.members.schemas import (
+    JoinIn,
+    JoinOut,
+    MemberListItem,
+    MemberPage,
+    MemberPublic,
+    MemberRegister,
+    MemberSummary,
+    RegisterEntry,
+    ResignIn,
+)
+from coop.payments.schemas import PaymentPublic
 from coop.shares.queries import holdings_at
-from coop.shares.schemas import ShareRegister
+from coop.shares.schemas import MutationPublic, ShareRegister
 
 router = APIRouter(tags=["members"])
 BoardOrTreasurer = Annotated[CurrentUser, Depends(require_roles(Role.BOARD, Role.TREASURER))]
@@ -35,7 +46,7 @@ def join(session: SessionDep, body: JoinIn, idem: IdempotencyDep) -> JoinOut:
         member, payment = service.join(session, data=body)
         return JoinOut(member=MemberSummary(id=member.id, status=service.status_at(
             session, member_id=member.id, at=today_amsterdam()), member_number=member.member_number,
-            kind=member.kind), payment=payment_public(payment))
+            kind=member.kind), payment=PaymentPublic.of(payment))
 
     return idem.run(body, work, JoinOut)
 
@@ -77,3 +88,30 @@ def share_register(session: SessionDep, _: BoardOrTreasurer, at: date | None = N
         holding.member_number = numbers.get(holding.member_id)
     return ShareRegister(at=on, holdings=holdings,
                          total_nominal_cents=sum(h.quantity * h.nominal_cents for h in holdings))
+
+
+@router.post("/members/{member_id}/resign", response_model=list[MutationPublic],
+             status_code=status.HTTP_201_CREATED)
+def resign(session: SessionDep, user: CurrentUserDep, member_id: uuid.UUID, body: ResignIn) -> list[MutationPublic]:
+    """Give notice (the member themself or the board): former from the end date, shares asked back by then."""
+    found = service.get_member(session, member_id=member_id)
+    if not user.has_any(Role.BOARD) and found.user_id != user.id:
+        raise Forbidden("only the member or the board can give notice")
+    return [MutationPublic.model_validate(m, from_attributes=True)
+            for m in service.resign(session, member_id=member_id, requested_by=user.id, effective_on=body.effective_on)]
+
+
+@router.get("/members", response_model=MemberPage)
+def members(
+    session: SessionDep, _: BoardOrTreasurer, kind: MemberKind | None = None, status_: Annotated[
+        MemberStatus | None, Query(alias="status")] = None, q: Annotated[str | None, Query(max_length=100)] = None,
+    joined_from: date | None = None, joined_to: date | None = None, at: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+) -> MemberPage:
+    """Search members by kind, status, text (name, e-mail, city) and joining date, as of today or `at`."""
+    rows = search_members(session, at=at or today_amsterdam(), kind=kind, status=status_, text=q,
+                          joined_from=joined_from, joined_to=joined_to)
+    return MemberPage(items=[MemberListItem(id=m.id, member_number=m.member_number, name=m.name, kind=m.kind,
+                                            status=state, city=m.city, joined_on=joined)
+                             for m, state, joined in rows[offset:offset + limit]],
+                      total=len(rows), limit=limit, offset=offset)

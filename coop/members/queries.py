@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from coop.members.models import STATUS_AFTER, FactKind, Member, MembershipFact, MemberStatus
@@ -51,3 +52,31 @@ def members_with_status(session: Session, *, at: date) -> list[tuple[Member, Mem
         if status is not None and joined is not None:
             rows.append((member, status, joined))
     return sorted(rows, key=lambda row: row[0].member_number or 0)
+
+
+def search_members(
+    session: Session, *, at: date, kind: str | None = None, status: MemberStatus | None = None,
+    text: str | None = None, joined_from: date | None = None, joined_to: date | None = None,
+) -> list[tuple[Member, MemberStatus | None, date | None]]:
+    """Members with their status and joining date on `at`, filtered, ordered by number then name."""
+    query = select(Member)
+    if kind is not None:
+        query = query.where(Member.kind == kind)
+    if text:
+        pattern = f"%{text.lower()}%"
+        query = query.where(func.lower(Member.name).like(pattern) | func.lower(Member.email).like(pattern)
+                            | func.lower(func.coalesce(Member.city, "")).like(pattern))
+    facts_by_member: dict[uuid.UUID, list[MembershipFact]] = defaultdict(list)
+    for fact in facts_until(session, at=at):
+        facts_by_member[fact.member_id].append(fact)
+    rows = []
+    for member in session.exec(query).all():
+        facts = facts_by_member.get(member.id, [])
+        state, joined = status_from(facts), joined_on(facts)
+        if status is not None and state is not status:
+            continue
+        if (joined_from or joined_to) and (joined is None or (joined_from and joined < joined_from)
+                                           or (joined_to and joined > joined_to)):
+            continue
+        rows.append((member, state, joined))
+    return sorted(rows, key=lambda row: (row[0].member_number is None, row[0].member_number or 0, row[0].name))

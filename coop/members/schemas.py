@@ -82,3 +82,30 @@ class MemberRegister(BaseModel):
 
     at: date
     members: list[RegisterEntry]
+
+
+class ResignIn(BaseModel):
+    """When the membership should end (default: the end of the notice period)."""
+
+    effective_on: date | None = None
+
+
+class MemberListItem(BaseModel):
+    """A member in the board's list."""
+
+    id: uuid.UUID
+    member_number: int | None
+    name: str
+    kind: MemberKind
+    status: MemberStatus | None
+    city: str | None
+    joined_on: date | None
+
+
+class MemberPage(BaseModel):
+    """A page of members."""
+
+    items: list[MemberListItem]
+    total: int
+    limit: int
+    offset: int

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from coop.audit.service import record
 from coop.core.clock import AMSTERDAM, today_amsterdam
-from coop.core.errors import InvalidInput, NotFound
+from coop.core.errors import Conflict, InvalidInput, NotFound
 from coop.core.sequences import next_number
 from coop.ledger.chart import AccountCode
 from coop.ledger.schemas import Line
@@ -33,6 +33,7 @@ from coop.payments.purposes import PurposeHandler, register_purpose
 from coop.payments.service import create_payment
 from coop.shares import service as shares
 from coop.shares.models import OrderStatus
+from coop.shares.queries import class_version, holdings_at
 
 SHARE_ORDER = "share_order"
 MEMBER_NUMBER_SERIES = "member_number"
@@ -153,3 +154,43 @@ def member_numbers(session: Session, *, member_ids: set[uuid.UUID]) -> dict[uuid
         return {}
     rows = session.exec(select(Member.id, Member.member_number).where(col(Member.id).in_(list(member_ids)))).all()
     return {member_id: number for member_id, number in rows if number is not None}
+
+
+def resign(session: Session, *, member_id: uuid.UUID, requested_by: uuid.UUID | None,
+           effective_on: date | None = None) -> list[shares.ShareMutation]:
+    """A member gives notice: resigning now, former from `effective_on`, and every share asked back by then.
+
+    The default end is the end of the notice period of the membership share (in months, at a month's end).
+    """
+    member = get_member(session, member_id=member_id)
+    today = today_amsterdam()
+    if status_at(session, member_id=member.id, at=today) is not MemberStatus.ACTIVE:
+        raise Conflict("only an active member can resign", field="member_id")
+    end = effective_on or _end_of_notice(session, today)
+    if end < today:
+        raise InvalidInput("a resignation cannot take effect in the past", field="effective_on")
+    add_fact(session, member=member, kind=FactKind.RESIGNATION_REQUESTED, effective_on=today, actor_id=requested_by)
+    add_fact(session, member=member, kind=FactKind.RESIGNED, effective_on=end, actor_id=requested_by)
+    return [shares.request_redemption(session, member_id=member.id, class_code=h.class_code, quantity=h.quantity,
+                                      requested_by=requested_by, effective_on=end)
+            for h in holdings_at(session, at=today) if h.member_id == member.id]
+
+
+def _end_of_notice(session: Session, today: date) -> date:
+    """The last day of the month in which the membership share's notice period ends."""
+    ordinary = class_version(session, code=shares.ORDINARY, at=today)
+    months = ordinary.notice_months if ordinary else 0
+    year, month = divmod(today.month - 1 + months + 1, 12)
+    return date(today.year + year, month + 1, 1) - timedelta(days=1)
+
+
+def request_transfer(session: Session, *, from_member_id: uuid.UUID, to_member_id: uuid.UUID, class_code: str,
+                     quantity: int, requested_by: uuid.UUID | None) -> shares.ShareMutation:
+    """Shares to another active member who may hold the class; the board approves later."""
+    receiver = get_member(session, member_id=to_member_id)
+    get_member(session, member_id=from_member_id)
+    if status_at(session, member_id=receiver.id, at=today_amsterdam()) is not MemberStatus.ACTIVE:
+        raise InvalidInput("shares can only go to an active member", field="to_member_id")
+    return shares.request_transfer(session, from_member_id=from_member_id, to_member_id=receiver.id,
+                                   to_member_kind=receiver.kind.value, class_code=class_code, quantity=quantity,
+                                   requested_by=requested_by)

@@ -29,11 +29,6 @@ Reader = Annotated[CurrentUser, Depends(require_roles(Role.TREASURER, Role.BOARD
 Treasurer = Annotated[CurrentUser, Depends(require_roles(Role.TREASURER))]
 
 
-def public(payment: Payment) -> PaymentPublic:
-    """The API shape of a payment."""
-    return PaymentPublic.model_validate(payment, from_attributes=True)
-
-
 @router.get("", response_model=PaymentPage)
 def payments(
     session: SessionDep, _: Reader, status_: Annotated[PaymentStatus | None, Query(alias="status")] = None,
@@ -43,19 +38,19 @@ def payments(
     """Payments, newest first, filterable by status, purpose and provider."""
     items, total = list_payments(session, status=status_, purpose=purpose, provider=provider,
                                  limit=limit, offset=offset)
-    return PaymentPage(items=[public(p) for p in items], total=total, limit=limit, offset=offset)
+    return PaymentPage(items=[PaymentPublic.of(p) for p in items], total=total, limit=limit, offset=offset)
 
 
 @router.get("/{payment_id}", response_model=PaymentPublic)
 def payment(session: SessionDep, _: Reader, payment_id: uuid.UUID) -> PaymentPublic:
     """One payment."""
-    return public(service.get_payment(session, payment_id=payment_id))
+    return PaymentPublic.of(service.get_payment(session, payment_id=payment_id))
 
 
 @router.post("/{payment_id}/confirm-transfer", response_model=PaymentPublic)
 def confirm_transfer(session: SessionDep, _: Treasurer, payment_id: uuid.UUID) -> PaymentPublic:
     """The treasurer saw the bank transfer arrive: mark it paid (books it once)."""
-    return public(service.confirm_transfer(session, payment_id=payment_id))
+    return PaymentPublic.of(service.confirm_transfer(session, payment_id=payment_id))
 
 
 @router.post("/{payment_id}/refund", response_model=RefundPublic, status_code=status.HTTP_201_CREATED)

@@ -92,6 +92,11 @@ class PaymentPublic(BaseModel):
     created_at: datetime
     paid_at: datetime | None
 
+    @classmethod
+    def of(cls, payment: Any) -> PaymentPublic:
+        """The API shape of a Payment row."""
+        return cls.model_validate(payment, from_attributes=True)
+
 
 class RefundIn(BaseModel):
     """A refund request; without an amount the whole remaining amount is refunded."""

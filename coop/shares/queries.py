@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from coop.shares.models import OperationKind, ShareClass, ShareOperation
+from coop.shares.models import OperationKind, ShareClass, ShareMutation, ShareOperation
 from coop.shares.schemas import Holding
 
 
@@ -61,3 +61,13 @@ def issued_cents(session: Session, *, class_code: str) -> int:
         col(ShareOperation.quantity) * col(ShareOperation.nominal_cents)), 0))
         .where(ShareOperation.class_code == class_code, ShareOperation.kind == OperationKind.ISSUE)).one()
     return int(total)
+
+
+def list_mutations(session: Session, *, status: str | None = None, kind: str | None = None) -> Sequence[ShareMutation]:
+    """Transfers and redemptions, newest request first."""
+    query = select(ShareMutation)
+    if status is not None:
+        query = query.where(ShareMutation.status == status)
+    if kind is not None:
+        query = query.where(ShareMutation.kind == kind)
+    return session.exec(query.order_by(col(ShareMutation.requested_at).desc())).all()

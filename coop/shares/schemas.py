@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, StrictInt
 
 
 class ShareClassPublic(BaseModel):
@@ -44,3 +44,51 @@ class ShareRegister(BaseModel):
     at: date
     holdings: list[Holding]
     total_nominal_cents: int
+
+
+class TransferIn(BaseModel):
+    """Move shares from one member to another (needs the board's approval)."""
+
+    from_member_id: uuid.UUID
+    to_member_id: uuid.UUID
+    class_code: str = Field(min_length=1, max_length=32)
+    quantity: StrictInt = Field(ge=1, le=100_000)
+
+
+class RedemptionIn(BaseModel):
+    """Give shares back to the cooperative (needs the board's approval; paid out by the class rule)."""
+
+    member_id: uuid.UUID
+    class_code: str = Field(min_length=1, max_length=32)
+    quantity: StrictInt = Field(ge=1, le=100_000)
+
+
+class RejectIn(BaseModel):
+    """Why the board says no."""
+
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class PayoutIn(BaseModel):
+    """When the bank paid a redemption out (default today)."""
+
+    paid_on: date | None = None
+
+
+class MutationPublic(BaseModel):
+    """A transfer or redemption and where it stands."""
+
+    id: uuid.UUID
+    kind: str
+    status: str
+    class_code: str
+    quantity: int
+    from_member_id: uuid.UUID
+    to_member_id: uuid.UUID | None
+    effective_on: date
+    requested_by: uuid.UUID | None
+    decided_by: uuid.UUID | None
+    reason: str | None
+    amount_cents: int
+    payout_due_on: date | None
+    paid_out_on: date | None

@@ -8,18 +8,25 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
-from coop.core.clock import today_amsterdam
-from coop.core.errors import Conflict, InvalidInput, NotFound
+from coop.core.clock import today_amsterdam, utc_now
+from coop.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from coop.core.sequences import next_number
+from coop.ledger.chart import AccountCode
+from coop.ledger.schemas import Line
+from coop.ledger.service import post
 from coop.shares.models import (
+    MutationKind,
+    MutationStatus,
     OperationKind,
     OrderStatus,
     ShareClass,
+    ShareMutation,
     ShareOperation,
     ShareOrder,
     ShareOrderLine,
 )
-from coop.shares.queries import class_version, held_quantity, issued_cents
+from coop.shares.queries import class_version, held_quantity, holdings_at, issued_cents
+from coop.shares.schemas import Holding
 
 ORDINARY = "lidmaatschap"
 SOCIAL = "maatschappelijk"
@@ -164,3 +171,164 @@ def fail_order(session: Session, *, order_id: uuid.UUID) -> None:
         order.status = OrderStatus.FAILED
         session.add(order)
         session.flush()
+
+
+
+def _holding(session: Session, *, member_id: uuid.UUID, class_code: str, at: date) -> Holding | None:
+    """The member's holding of a class on `at` (certificates lowest first), if any."""
+    return next((h for h in holdings_at(session, at=at) if h.member_id == member_id and h.class_code == class_code),
+                None)
+
+
+def _require_holding(session: Session, *, member_id: uuid.UUID, class_code: str, quantity: int, at: date) -> None:
+    """The member must hold at least `quantity` shares of the class on `at`."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        raise InvalidInput("quantity must be a whole number of at least 1", field="quantity")
+    holding = _holding(session, member_id=member_id, class_code=class_code, at=at)
+    held = holding.quantity if holding else 0
+    if held < quantity:
+        raise InvalidInput(f"the member holds {held} of {class_code}, not {quantity}", field="quantity")
+
+
+def request_transfer(
+    session: Session, *, from_member_id: uuid.UUID, to_member_id: uuid.UUID, to_member_kind: str,
+    class_code: str, quantity: int, requested_by: uuid.UUID | None,
+) -> ShareMutation:
+    """Ask to move shares to another member: the class must be transferable and the receiver eligible."""
+    today = today_amsterdam()
+    if from_member_id == to_member_id:
+        raise InvalidInput("a member cannot transfer shares to themself", field="to_member_id")
+    share_class = class_version(session, code=class_code, at=today)
+    if share_class is None:
+        raise InvalidInput(f"unknown share class {class_code!r}", field="class_code")
+    if not share_class.transferable:
+        raise InvalidInput(f"{share_class.name} is not transferable", field="class_code")
+    if to_member_kind not in share_class.member_kinds:
+        raise InvalidInput(f"a {to_member_kind} cannot hold {share_class.name}", field="to_member_id")
+    _require_holding(session, member_id=from_member_id, class_code=class_code, quantity=quantity, at=today)
+    mutation = ShareMutation(kind=MutationKind.TRANSFER, class_code=class_code, quantity=quantity,
+                             from_member_id=from_member_id, to_member_id=to_member_id, effective_on=today,
+                             requested_by=requested_by)
+    session.add(mutation)
+    session.flush()
+    return mutation
+
+
+def request_redemption(
+    session: Session, *, member_id: uuid.UUID, class_code: str, quantity: int, requested_by: uuid.UUID | None,
+    effective_on: date | None = None,
+) -> ShareMutation:
+    """Ask the cooperative to take shares back (on resignation or on request), effective on a date."""
+    on = effective_on or today_amsterdam()
+    _require_holding(session, member_id=member_id, class_code=class_code, quantity=quantity, at=today_amsterdam())
+    mutation = ShareMutation(kind=MutationKind.REDEMPTION, class_code=class_code, quantity=quantity,
+                             from_member_id=member_id, effective_on=on, requested_by=requested_by)
+    session.add(mutation)
+    session.flush()
+    return mutation
+
+
+def get_mutation(session: Session, *, mutation_id: uuid.UUID) -> ShareMutation:
+    """One transfer or redemption, or NotFound."""
+    mutation = session.get(ShareMutation, mutation_id)
+    if mutation is None:
+        raise NotFound("no such transfer or redemption", field="mutation_id")
+    return mutation
+
+
+def _decidable(session: Session, *, mutation_id: uuid.UUID, decider_id: uuid.UUID) -> ShareMutation:
+    """A requested mutation that this board member may decide (four eyes: never their own request)."""
+    mutation = get_mutation(session, mutation_id=mutation_id)
+    if mutation.status is not MutationStatus.REQUESTED:
+        raise Conflict(f"this {mutation.kind.value} is already {mutation.status.value}", field="mutation_id")
+    if mutation.requested_by == decider_id:
+        raise Forbidden("four eyes: someone other than the requester must decide", field="mutation_id")
+    return mutation
+
+
+def approve_mutation(session: Session, *, mutation_id: uuid.UUID, approver_id: uuid.UUID) -> ShareMutation:
+    """Carry out an approved transfer or redemption: one register operation and one ledger entry, same date."""
+    mutation = _decidable(session, mutation_id=mutation_id, decider_id=approver_id)
+    on = mutation.effective_on
+    holding = _holding(session, member_id=mutation.from_member_id, class_code=mutation.class_code,
+                       at=max(on, today_amsterdam()))
+    if holding is None or holding.quantity < mutation.quantity:
+        raise Conflict("the member no longer holds these shares", field="quantity")
+    share_class = class_version(session, code=mutation.class_code, at=on)
+    if share_class is None:
+        raise Conflict(f"share class {mutation.class_code} is not in force on {on}", field="class_code")
+    moved = holding.certificates[:mutation.quantity]
+    nominal = holding.nominal_cents
+    amount = nominal * mutation.quantity
+    is_transfer = mutation.kind is MutationKind.TRANSFER
+    if is_transfer and mutation.to_member_id is not None and share_class.max_per_member is not None:
+        after = held_quantity(session, member_id=mutation.to_member_id, class_code=mutation.class_code,
+                              at=on) + mutation.quantity
+        if after > share_class.max_per_member:
+            raise Conflict(f"the receiver would hold more than {share_class.max_per_member}", field="quantity")
+    operation = ShareOperation(
+        number=next_number(session, series=OPERATION_SERIES),
+        kind=OperationKind.TRANSFER if is_transfer else OperationKind.REDEMPTION,
+        class_code=mutation.class_code, nominal_cents=nominal, quantity=mutation.quantity, certificates=moved,
+        from_member_id=mutation.from_member_id, to_member_id=mutation.to_member_id if is_transfer else None,
+        effective_on=on, requested_by=mutation.requested_by, approved_by=approver_id)
+    session.add(operation)
+    receiving = (Line(account=AccountCode.SHARE_CAPITAL, amount_cents=-amount, member_id=mutation.to_member_id)
+                 if is_transfer else
+                 Line(account=AccountCode.REDEMPTIONS_PAYABLE, amount_cents=-amount, member_id=mutation.from_member_id))
+    post(session, key=f"share-mutation:{mutation.id}", booked_on=on, source_type="share_mutation",
+         source_id=str(mutation.id), created_by=approver_id,
+         description=f"{mutation.kind.value.capitalize()} of {mutation.quantity} {share_class.name}",
+         lines=[Line(account=AccountCode.SHARE_CAPITAL, amount_cents=amount, member_id=mutation.from_member_id),
+                receiving])
+    mutation.status = MutationStatus.APPROVED
+    mutation.decided_by = approver_id
+    mutation.decided_at = utc_now()
+    mutation.operation_id = operation.id
+    mutation.amount_cents = amount
+    if not is_transfer:
+        mutation.payout_due_on = date(on.year + share_class.payout_years_after_end, 12, 31)
+    session.add(mutation)
+    session.flush()
+    return mutation
+
+
+def reject_mutation(session: Session, *, mutation_id: uuid.UUID, decider_id: uuid.UUID, reason: str) -> ShareMutation:
+    """Turn a request down, with the reason the member will be told."""
+    mutation = _decidable(session, mutation_id=mutation_id, decider_id=decider_id)
+    mutation.status = MutationStatus.REJECTED
+    mutation.decided_by = decider_id
+    mutation.decided_at = utc_now()
+    mutation.reason = reason
+    session.add(mutation)
+    session.flush()
+    return mutation
+
+
+def due_payouts(session: Session, *, on: date) -> list[ShareMutation]:
+    """Approved redemptions whose payout date has come and that are not paid yet, oldest first."""
+    return list(session.exec(select(ShareMutation).where(
+        ShareMutation.kind == MutationKind.REDEMPTION, ShareMutation.status == MutationStatus.APPROVED,
+        col(ShareMutation.payout_due_on) <= on).order_by(col(ShareMutation.payout_due_on),
+                                                       col(ShareMutation.requested_at))).all())
+
+
+def record_payout(session: Session, *, mutation_id: uuid.UUID, paid_on: date, by: uuid.UUID | None) -> ShareMutation:
+    """The bank paid the redemption out: 2100 redemptions payable -> 1200 bank, once."""
+    mutation = get_mutation(session, mutation_id=mutation_id)
+    if mutation.kind is not MutationKind.REDEMPTION:
+        raise Conflict("only redemptions are paid out", field="mutation_id")
+    if mutation.status is MutationStatus.PAID_OUT:
+        return mutation
+    if mutation.status is not MutationStatus.APPROVED:
+        raise Conflict(f"a {mutation.status.value} redemption cannot be paid out", field="mutation_id")
+    post(session, key=f"redemption-payout:{mutation.id}", booked_on=paid_on, source_type="share_mutation",
+         source_id=str(mutation.id), created_by=by, description=f"Payout of redeemed {mutation.class_code} shares",
+         lines=[Line(account=AccountCode.REDEMPTIONS_PAYABLE, amount_cents=mutation.amount_cents,
+                     member_id=mutation.from_member_id),
+                Line(account=AccountCode.BANK, amount_cents=-mutation.amount_cents, member_id=mutation.from_member_id)])
+    mutation.status = MutationStatus.PAID_OUT
+    mutation.paid_out_on = paid_on
+    session.add(mutation)
+    session.flush()
+    return mutation

@@ -11,7 +11,6 @@ from sqlmodel import select
 
 from coop.core.db import SessionDep
 from coop.core.idempotency import IdempotencyDep
-from coop.payments.api import public
 from coop.payments.models import Payment, ProviderName
 from coop.payments.schemas import PaymentPublic
 from coop.payments.service import create_payment
@@ -39,7 +38,7 @@ def create_order(session: SessionDep, body: OrderIn, idem: IdempotencyDep) -> Or
         order_id = uuid.uuid4()
         payment = create_payment(session, purpose=TEST_PURPOSE, purpose_id=order_id, amount_cents=body.amount_cents,
                                  description="Test order", provider=body.provider)
-        return OrderOut(order_id=order_id, payment=public(payment))
+        return OrderOut(order_id=order_id, payment=PaymentPublic.of(payment))
 
     return idem.run(body, work, OrderOut)
 
