@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     mollie_api_base: str | None = None
     payment_open_minutes: int = Field(default=30, ge=1)
 
+    coop_name: str = "Coöperatie Kracht in NL U.A."
+    coop_iban: str | None = None
+    coop_bic: str | None = None
+
     @model_validator(mode="after")
     def _refuse_demo_values_in_production(self) -> Settings:
         """Production must not run on the embedded defaults meant for a laptop."""

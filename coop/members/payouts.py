@@ -1,0 +1,76 @@
+"""SEPA credit-transfer files (pain.001) for redemptions that are due, for the treasurer's bank."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from schwifty import IBAN
+from sepaxml import SepaTransfer
+from sqlmodel import Session
+
+from coop.core.errors import InvalidInput
+from coop.core.settings import Settings
+from coop.members.service import get_member
+from coop.shares.models import ShareMutation
+from coop.shares.service import due_payouts
+
+PAIN_SCHEMA = "pain.001.001.03"
+
+
+@dataclass(frozen=True)
+class PayoutLine:
+    """One redemption in the file, or left out with the reason."""
+
+    mutation: ShareMutation
+    member_name: str
+    iban: str | None
+    problem: str | None = None
+
+
+@dataclass
+class PayoutFile:
+    """What was written: the included transfers, the ones left out, and the total."""
+
+    path: Path | None
+    included: list[PayoutLine] = field(default_factory=list)
+    left_out: list[PayoutLine] = field(default_factory=list)
+
+    @property
+    def total_cents(self) -> int:
+        """The sum of the included transfers."""
+        return sum(line.mutation.amount_cents for line in self.included)
+
+
+def write_payout_file(session: Session, *, on: date, out: Path, settings: Settings) -> PayoutFile:
+    """Write a pain.001 file (validated against its XSD) of redemptions due by `on`; books nothing.
+
+    Members without an IBAN are left out and reported. The treasurer marks each
+    payout paid once the bank executed it (that is when the ledger moves).
+    """
+    if not settings.coop_iban:
+        raise InvalidInput("set KRACHT_COOP_IBAN (and KRACHT_COOP_BIC) to the cooperative's account",
+                           field="coop_iban")
+    lines = []
+    for mutation in due_payouts(session, on=on):
+        member = get_member(session, member_id=mutation.from_member_id)
+        problem = None if member.iban else "no IBAN known for this member"
+        lines.append(PayoutLine(mutation=mutation, member_name=member.name, iban=member.iban, problem=problem))
+    result = PayoutFile(path=None, included=[ln for ln in lines if ln.problem is None],
+                        left_out=[ln for ln in lines if ln.problem is not None])
+    if not result.included:
+        return result
+    own = IBAN(settings.coop_iban)
+    transfer = SepaTransfer({"name": settings.coop_name, "IBAN": str(own.compact),
+                             "BIC": settings.coop_bic or str(own.bic or ""), "batch": True, "currency": "EUR"},
+                            schema=PAIN_SCHEMA, clean=True)
+    for line in result.included:
+        transfer.add_payment({
+            "name": line.member_name, "IBAN": line.iban, "amount": line.mutation.amount_cents,
+            "execution_date": on, "description": f"Terugbetaling aandelen {line.mutation.class_code}",
+            "endtoend_id": f"RED{line.mutation.id.hex[:20].upper()}"})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(transfer.export(validate=True, pretty_print=True))
+    result.path = out
+    return result
