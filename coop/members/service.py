@@ -134,6 +134,26 @@ class ShareOrderPurpose(PurposeHandler):
         shares.issue_order(session, order_id=order.id, effective_on=paid_on)
         activate(session, member=get_member(session, member_id=order.member_id), effective_on=paid_on)
 
+    def check_refund(self, session: Session, payment: Payment, amount_cents: int) -> None:
+        """Only an order whose shares are all still held can be refunded (they are cancelled with it)."""
+        held = shares.order_value_held(session, order_id=payment.purpose_id, at=today_amsterdam())
+        if held < payment.amount_cents:
+            raise Conflict("some of these shares were transferred or redeemed since; refund refused",
+                           field="payment_id")
+
+    def money_back_lines(self, session: Session, payment: Payment, amount_cents: int) -> list[Line]:
+        """Capital only for shares still held and only when all money went back (they are cancelled then).
+
+        Anything else the member received back without giving up shares is a receivable from them (1300).
+        """
+        order = shares.get_order(session, order_id=payment.purpose_id)
+        returned_in_full = payment.refunded_cents + payment.charged_back_cents >= payment.amount_cents
+        capital = shares.order_value_held(session, order_id=order.id, at=today_amsterdam()) if returned_in_full else 0
+        lines = [Line(account=AccountCode.SHARE_CAPITAL, amount_cents=-capital, member_id=order.member_id)]
+        lines.append(Line(account=AccountCode.MEMBER_RECEIVABLES, amount_cents=capital - amount_cents,
+                          member_id=order.member_id))
+        return [line for line in lines if line.amount_cents != 0]
+
     def on_refunded(self, session: Session, payment: Payment, amount_cents: int, *, chargeback: bool) -> None:
         """Money back in full: the shares are cancelled (the register follows the ledger)."""
         if payment.refunded_cents + payment.charged_back_cents >= payment.amount_cents:

@@ -24,6 +24,13 @@ class PurposeHandler:
         """The credit side for `amount_cents` of this payment: lines summing to -amount_cents."""
         raise NotImplementedError
 
+    def money_back_lines(self, session: Session, payment: Payment, amount_cents: int) -> list[Line]:
+        """The credit side that money going back (refund, chargeback) reverses; by default the same accounts."""
+        return self.credit_lines(session, payment, amount_cents)
+
+    def check_refund(self, session: Session, payment: Payment, amount_cents: int) -> None:
+        """Refuse (raise a KrachtError) a refund we would ask the provider for, before it is asked."""
+
     def on_paid(self, session: Session, payment: Payment) -> None:
         """The money arrived (called once, in the transaction that marks the payment paid)."""
 

@@ -152,7 +152,8 @@ def payment_by_reference(session: Session, *, provider: ProviderName, reference:
 
 def _book(session: Session, payment: Payment, *, key: str, amount_cents: int, sign: int, what: str) -> None:
     """Provider clearing against the purpose's accounts: sign +1 books money in, -1 money out."""
-    credit = handler_for(payment.purpose).credit_lines(session, payment, amount_cents)
+    handler = handler_for(payment.purpose)
+    credit = (handler.credit_lines if sign > 0 else handler.money_back_lines)(session, payment, amount_cents)
     if sum(line.amount_cents for line in credit) != -amount_cents:
         raise RuntimeError(f"purpose {payment.purpose} credited a wrong amount")
     lines = [Line(account=_clearing_account(session, payment), amount_cents=sign * amount_cents,
@@ -420,6 +421,7 @@ def refund_payment(
         raise InvalidInput(f"at most {refundable} cents can be refunded", field="amount_cents")
     if amount != refundable and not handler_for(payment.purpose).partial_refunds:
         raise InvalidInput(f"a {payment.purpose} payment is refunded in full or not at all", field="amount_cents")
+    handler_for(payment.purpose).check_refund(session, payment, amount)
     refund = Refund(payment_id=payment.id, amount_cents=amount, reason=reason, requested_by=requested_by)
     session.add(refund)
     session.flush()

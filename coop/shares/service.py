@@ -146,19 +146,39 @@ def issue_order(session: Session, *, order_id: uuid.UUID, effective_on: date,
     return operations
 
 
-def cancel_order(session: Session, *, order_id: uuid.UUID, effective_on: date) -> None:
-    """The order's payment went back in full: its shares leave the register as they came in."""
+def order_held(session: Session, *, order_id: uuid.UUID, at: date) -> list[ShareOperation]:
+    """The order's issued shares that its member still holds on `at`, as issue operations narrowed to them."""
     order = get_order(session, order_id=order_id)
-    if order.status is OrderStatus.PENDING:
-        order.status = OrderStatus.CANCELED
-    elif order.status is OrderStatus.PAID:
-        for issued in session.exec(select(ShareOperation).where(ShareOperation.order_id == order.id,
-                                                                ShareOperation.kind == OperationKind.ISSUE)).all():
+    held = {(h.class_code, c) for h in holdings_at(session, at=at) if h.member_id == order.member_id
+            for c in h.certificates}
+    narrowed = []
+    for issued in session.exec(select(ShareOperation).where(ShareOperation.order_id == order.id,
+                                                            ShareOperation.kind == OperationKind.ISSUE)).all():
+        still = [c for c in issued.certificates if (issued.class_code, c) in held]
+        if still:
+            narrowed.append(ShareOperation(number=0, kind=OperationKind.ISSUE, class_code=issued.class_code,
+                                           nominal_cents=issued.nominal_cents, quantity=len(still),
+                                           certificates=still, to_member_id=order.member_id,
+                                           effective_on=issued.effective_on))
+    return narrowed
+
+
+def order_value_held(session: Session, *, order_id: uuid.UUID, at: date) -> int:
+    """Nominal value of the order's shares its member still holds on `at`."""
+    return sum(op.quantity * op.nominal_cents for op in order_held(session, order_id=order_id, at=at))
+
+
+def cancel_order(session: Session, *, order_id: uuid.UUID, effective_on: date) -> None:
+    """The order's payment went back in full: the shares of it the member still holds leave the register."""
+    order = get_order(session, order_id=order_id)
+    if order.status is OrderStatus.PAID:
+        for held in order_held(session, order_id=order.id, at=effective_on):
             session.add(ShareOperation(
                 number=next_number(session, series=OPERATION_SERIES), kind=OperationKind.CANCELLATION,
-                class_code=issued.class_code, nominal_cents=issued.nominal_cents, quantity=issued.quantity,
-                certificates=issued.certificates, from_member_id=issued.to_member_id, effective_on=effective_on,
+                class_code=held.class_code, nominal_cents=held.nominal_cents, quantity=held.quantity,
+                certificates=held.certificates, from_member_id=order.member_id, effective_on=effective_on,
                 order_id=order.id))
+    if order.status in (OrderStatus.PENDING, OrderStatus.PAID):
         order.status = OrderStatus.CANCELED
     session.add(order)
     session.flush()

@@ -84,7 +84,8 @@ def test_a_resignation_redeems_the_shares_and_the_payout_follows_the_class_rule(
     former = client.get("/api/v1/registers/members?at=2026-07-01", headers=approver).json()["members"]
     assert [m["status"] for m in former if m["id"] == member_id] == ["former"]
 
-    paid = client.post(f"/api/v1/redemptions/{redemption['id']}/paid", headers=treasurer, json={"paid_on": "2028-01-05"})
+    paid = client.post(f"/api/v1/redemptions/{redemption['id']}/paid", headers=treasurer,
+                       json={"paid_on": "2028-01-05"})
     assert paid.status_code == 200 and paid.json()["status"] == "paid_out"
     assert client.post(f"/api/v1/redemptions/{redemption['id']}/paid", headers=treasurer, json={}).json()[
         "paid_out_on"] == "2028-01-05"
@@ -176,3 +177,16 @@ def test_board_searches_members(client, auth_headers) -> None:
     assert ids("at=2025-12-31&status=active") == [person]
     assert client.get("/api/v1/members?limit=0", headers=board).status_code == 422
     assert client.get("/api/v1/members", headers=auth_headers(Role.MEMBER)).status_code == 403
+
+
+def test_a_share_order_cannot_be_refunded_once_its_shares_moved(client, session, board_pair, auth_headers) -> None:
+    requester, approver = board_pair
+    joined = join_and_pay(client, COMPANY)
+    holder = joined["member"]["id"]
+    asked = client.post("/api/v1/redemptions", headers=requester, json={
+        "member_id": holder, "class_code": "maatschappelijk", "quantity": 1}).json()
+    client.post(f"/api/v1/share-mutations/{asked['id']}/approve", headers=approver)
+    refused = client.post(f"/api/v1/payments/{joined['payment']['id']}/refund", json={},
+                          headers=auth_headers(Role.TREASURER))
+    assert refused.status_code == 409 and refused.json()["field"] == "payment_id"
+    assert capital(session, holder) == 5000 + 9 * 25000
