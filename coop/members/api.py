@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from coop.auth.dependencies import CurrentUserDep, require_roles
 from coop.auth.models import Role
@@ -15,10 +15,11 @@ from coop.core.clock import today_amsterdam
 from coop.core.db import SessionDep
 from coop.core.errors import Forbidden
 from coop.core.idempotency import IdempotencyDep
-from coop.members import service
+from coop.members import documents, privacy, service
 from coop.members.models import MemberKind, MemberStatus
 from coop.members.queries import facts_until, joined_on, members_with_status, search_members, status_from
 from coop.members.schemas import (
+    ErasedMember,
     JoinIn,
     JoinOut,
     MemberListItem,
@@ -32,6 +33,7 @@ from coop.members.schemas import (
 from coop.payments.schemas import PaymentPublic
 from coop.shares.queries import holdings_at
 from coop.shares.schemas import MutationPublic, ShareRegister
+from coop.shares.service import investor_notices
 
 router = APIRouter(tags=["members"])
 BoardOrTreasurer = Annotated[CurrentUser, Depends(require_roles(Role.BOARD, Role.TREASURER))]
@@ -46,7 +48,8 @@ def join(session: SessionDep, body: JoinIn, idem: IdempotencyDep) -> JoinOut:
         member, payment = service.join(session, data=body)
         return JoinOut(member=MemberSummary(id=member.id, status=service.status_at(
             session, member_id=member.id, at=today_amsterdam()), member_number=member.member_number,
-            kind=member.kind), payment=PaymentPublic.of(payment))
+            kind=member.kind), payment=PaymentPublic.of(payment),
+            investor_notices=investor_notices(session, order_id=payment.purpose_id))
 
     return idem.run(body, work, JoinOut)
 
@@ -115,3 +118,36 @@ def members(
                                             status=state, city=m.city, joined_on=joined)
                              for m, state, joined in rows[offset:offset + limit]],
                       total=len(rows), limit=limit, offset=offset)
+
+
+AdminOnly = Annotated[CurrentUser, Depends(require_roles(Role.ADMIN))]
+
+
+@router.get("/members/{member_id}/certificate.pdf", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}, "description": "The share certificate as a PDF."}})
+def certificate(session: SessionDep, user: CurrentUserDep, member_id: uuid.UUID, at: date | None = None) -> Response:
+    """The member's share certificate as of today or `at`, a PDF (the member themself, board, treasurer, admin)."""
+    found = service.get_member(session, member_id=member_id)
+    if not user.has_any(*STAFF) and found.user_id != user.id:
+        raise Forbidden("you can only get your own share certificate")
+    document = documents.certificate_pdf(session, member_id=found.id, at=at or today_amsterdam())
+    return Response(document.content, media_type=document.media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{document.filename}"'})
+
+
+@router.get("/members/{member_id}/export", response_model=dict[str, Any])
+def export(session: SessionDep, user: CurrentUserDep, member_id: uuid.UUID) -> dict[str, Any]:
+    """Every piece of personal data kept about a member, as JSON (GDPR access; the member themself or an admin)."""
+    found = service.get_member(session, member_id=member_id)
+    if not user.has_any(Role.ADMIN) and found.user_id != user.id:
+        raise Forbidden("only the member themself or an admin can export personal data")
+    return privacy.export_member(session, member_id=found.id)
+
+
+@router.post("/members/{member_id}/erase", response_model=ErasedMember)
+def erase(session: SessionDep, user: AdminOnly, member_id: uuid.UUID) -> ErasedMember:
+    """Erase a member's personal data by pseudonymisation (GDPR, admin); registers and ledger stay whole."""
+    erased = privacy.erase_member(session, member_id=member_id, actor_id=user.id)
+    return ErasedMember(id=erased.id, member_number=erased.member_number, kind=erased.kind,
+                        status=service.status_at(session, member_id=erased.id, at=today_amsterdam()),
+                        name=erased.name, email=erased.email, erased_at=erased.erased_at or erased.created_at)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, EmailStr, Field, StrictInt
 
@@ -46,6 +46,8 @@ class JoinOut(BaseModel):
 
     member: MemberSummary
     payment: PaymentPublic
+    investor_notices: list[str] = Field(default_factory=list,
+                                        description="Notices the law requires on this offer of shares.")
 
 
 class MemberPublic(BaseModel):
@@ -109,3 +111,15 @@ class MemberPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class ErasedMember(BaseModel):
+    """A member after GDPR erasure: id, number and kind kept, name and e-mail pseudonymised."""
+
+    id: uuid.UUID
+    member_number: int | None
+    kind: MemberKind
+    status: MemberStatus | None
+    name: str
+    email: str
+    erased_at: datetime

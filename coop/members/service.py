@@ -102,7 +102,8 @@ def join(session: Session, *, data: JoinIn) -> tuple[Member, Payment]:
     session.add_all(Consent(member_id=member.id, kind=kind) for kind in ConsentKind)
     add_fact(session, member=member, kind=FactKind.APPLIED, effective_on=today_amsterdam())
     payment = create_payment(session, purpose=SHARE_ORDER, purpose_id=order.id, amount_cents=order.amount_cents,
-                             description=f"Aandelen {member.name}", provider=data.provider,
+                             description=shares.order_description(session, order_id=order.id),
+                             provider=data.provider,
                              payer_email=member.email, payer_name=member.name)
     return member, payment
 

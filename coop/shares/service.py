@@ -8,6 +8,7 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
+from coop.audit.service import record
 from coop.core.clock import today_amsterdam, utc_now
 from coop.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from coop.core.sequences import next_number
@@ -210,6 +211,17 @@ def _require_holding(session: Session, *, member_id: uuid.UUID, class_code: str,
         raise InvalidInput(f"the member holds {held} of {class_code}, not {quantity}", field="quantity")
 
 
+def _audited(session: Session, mutation: ShareMutation, *, action: str, actor_id: uuid.UUID | None) -> ShareMutation:
+    """Record a step of a transfer or redemption in the audit log (who, what, from which state)."""
+    record(session, action=f"share_{mutation.kind.value}.{action}", object_type="share_mutation",
+           object_id=mutation.id, actor_id=actor_id,
+           after={"status": mutation.status.value, "class_code": mutation.class_code, "quantity": mutation.quantity,
+                  "from_member_id": str(mutation.from_member_id), "effective_on": mutation.effective_on.isoformat(),
+                  "to_member_id": str(mutation.to_member_id) if mutation.to_member_id else None,
+                  "reason": mutation.reason})
+    return mutation
+
+
 def request_transfer(
     session: Session, *, from_member_id: uuid.UUID, to_member_id: uuid.UUID, to_member_kind: str,
     class_code: str, quantity: int, requested_by: uuid.UUID | None,
@@ -231,7 +243,7 @@ def request_transfer(
                              requested_by=requested_by)
     session.add(mutation)
     session.flush()
-    return mutation
+    return _audited(session, mutation, action="requested", actor_id=requested_by)
 
 
 def request_redemption(
@@ -245,7 +257,7 @@ def request_redemption(
                              from_member_id=member_id, effective_on=on, requested_by=requested_by)
     session.add(mutation)
     session.flush()
-    return mutation
+    return _audited(session, mutation, action="requested", actor_id=requested_by)
 
 
 def get_mutation(session: Session, *, mutation_id: uuid.UUID) -> ShareMutation:
@@ -310,7 +322,7 @@ def approve_mutation(session: Session, *, mutation_id: uuid.UUID, approver_id: u
         mutation.payout_due_on = date(on.year + share_class.payout_years_after_end, 12, 31)
     session.add(mutation)
     session.flush()
-    return mutation
+    return _audited(session, mutation, action="approved", actor_id=approver_id)
 
 
 def reject_mutation(session: Session, *, mutation_id: uuid.UUID, decider_id: uuid.UUID, reason: str) -> ShareMutation:
@@ -322,7 +334,7 @@ def reject_mutation(session: Session, *, mutation_id: uuid.UUID, decider_id: uui
     mutation.reason = reason
     session.add(mutation)
     session.flush()
-    return mutation
+    return _audited(session, mutation, action="rejected", actor_id=decider_id)
 
 
 def due_payouts(session: Session, *, on: date) -> list[ShareMutation]:
@@ -351,4 +363,23 @@ def record_payout(session: Session, *, mutation_id: uuid.UUID, paid_on: date, by
     mutation.paid_out_on = paid_on
     session.add(mutation)
     session.flush()
-    return mutation
+    return _audited(session, mutation, action="paid_out", actor_id=by)
+
+
+def investor_notices(session: Session, *, order_id: uuid.UUID) -> list[str]:
+    """The notices the law requires on this offer (e.g. outside AFM supervision), once each."""
+    notices: list[str] = []
+    for line in order_lines(session, order_id=order_id):
+        share_class = session.get(ShareClass, line.share_class_id)
+        if share_class is not None and share_class.investor_notice and share_class.investor_notice not in notices:
+            notices.append(share_class.investor_notice)
+    return notices
+
+
+def order_description(session: Session, *, order_id: uuid.UUID) -> str:
+    """What the order buys, without personal data (it ends up in the immutable ledger)."""
+    parts = []
+    for line in order_lines(session, order_id=order_id):
+        share_class = session.get(ShareClass, line.share_class_id)
+        parts.append(f"{line.quantity} x {share_class.name if share_class else line.class_code}")
+    return "Aandelen: " + ", ".join(parts)

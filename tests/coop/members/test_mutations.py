@@ -190,3 +190,17 @@ def test_a_share_order_cannot_be_refunded_once_its_shares_moved(client, session,
                           headers=auth_headers(Role.TREASURER))
     assert refused.status_code == 409 and refused.json()["field"] == "payment_id"
     assert capital(session, holder) == 5000 + 9 * 25000
+
+
+def test_the_offer_carries_the_investor_notice_and_decisions_are_audited(client, board_pair) -> None:
+    requester, approver = board_pair
+    person = client.post("/api/v1/members", json=PERSON).json()
+    assert person["investor_notices"] == []
+    company = join_and_pay(client, COMPANY)
+    assert any("AFM-toezicht" in notice for notice in company["investor_notices"])
+    asked = client.post("/api/v1/redemptions", headers=requester, json={
+        "member_id": company["member"]["id"], "class_code": "maatschappelijk", "quantity": 1}).json()
+    client.post(f"/api/v1/share-mutations/{asked['id']}/approve", headers=approver)
+    log = client.get(f"/api/v1/audit?object_type=share_mutation&object_id={asked['id']}", headers=approver).json()
+    assert [e["action"] for e in log["items"]] == ["share_redemption.approved", "share_redemption.requested"]
+    assert log["items"][0]["after"]["status"] == "approved"
