@@ -145,3 +145,24 @@ def revoke_token(session: Session, *, token: str) -> None:
         found.revoked_at = utc_now()
         session.add(found)
         session.flush()
+
+
+def erase_user(session: Session, *, user_id: uuid.UUID) -> bool:
+    """Anonymise a login that exists only for a membership (role member alone): False if it has other roles.
+
+    The account is deactivated, its password removed and every token revoked.
+    """
+    user = session.get(User, user_id)
+    if user is None or set(roles_of(session, user_id=user_id)) - {Role.MEMBER}:
+        return False
+    user.email = f"erased-{user.id.hex}@invalid.example"
+    user.password_hash = None
+    user.active = False
+    session.add(user)
+    now = utc_now()
+    for token in session.exec(select(AccessToken).where(AccessToken.user_id == user.id,
+                                                        col(AccessToken.revoked_at).is_(None))).all():
+        token.revoked_at = now
+        session.add(token)
+    session.flush()
+    return True

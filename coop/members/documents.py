@@ -15,10 +15,10 @@ from sqlmodel import Session
 from coop.core.clock import today_amsterdam
 from coop.core.errors import NotFound
 from coop.core.money import format_eur
+from coop.core.settings import get_settings
 from coop.members.service import get_member
 from coop.shares.queries import class_version, holdings_at
 
-COOPERATIVE_NAME = "Coöperatie Kracht in NL U.A."
 # Deflated content streams are the normal PDF; tests can read them back with zlib.
 COMPRESS = True
 # The 14 standard PDF fonts need no embedding; fpdf2 declares them WinAnsiEncoding, so text encoded as
@@ -144,12 +144,12 @@ def render_certificate(certificate: Certificate) -> bytes:
     pdf.core_fonts_encoding = PDF_ENCODING
     pdf.set_compression(COMPRESS)
     pdf.set_title(pdf_text(f"Aandelenbewijs {certificate.member_name}"))
-    pdf.set_author(pdf_text(COOPERATIVE_NAME))
+    pdf.set_author(pdf_text(get_settings().coop_name))
     pdf.set_margins(20, 20, 20)
     pdf.add_page()
 
     pdf.set_font("Helvetica", style="B", size=18)
-    pdf.cell(0, 10, pdf_text(COOPERATIVE_NAME), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 10, pdf_text(get_settings().coop_name), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", size=14)
     pdf.cell(0, 9, "Aandelenbewijs", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
@@ -179,7 +179,7 @@ def render_certificate(certificate: Certificate) -> bytes:
 
     pdf.set_font("Helvetica", size=9)
     pdf.multi_cell(0, 5, pdf_text(
-        f"Dit is een uittreksel uit het register van aandeelhouders van {COOPERATIVE_NAME}, naar de stand "
+        f"Dit is een uittreksel uit het register van aandeelhouders van {get_settings().coop_name}, naar de stand "
         f"van {_long_date(certificate.at)}, opgemaakt op {_long_date(certificate.made_on)}. Bij verschil is het "
         "register bepalend."))
     return bytes(pdf.output())

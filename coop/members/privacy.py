@@ -14,11 +14,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import Session, SQLModel, col, select
 
-from coop.audit.models import AuditEvent
+from coop.audit.queries import list_events
 from coop.audit.service import record
+from coop.auth.service import erase_user
 from coop.core.clock import today_amsterdam, utc_now
 from coop.core.errors import Conflict, NotFound
-from coop.members.documents import COOPERATIVE_NAME
+from coop.core.settings import get_settings
 from coop.members.models import Consent, Member
 from coop.members.queries import facts_until, status_at
 from coop.members.service import SHARE_ORDER
@@ -79,11 +80,10 @@ def _mutations(session: Session, *, member_id: uuid.UUID) -> list[ShareMutation]
         .order_by(col(ShareMutation.requested_at))).all())
 
 
-def _audit_events(session: Session, *, member_id: uuid.UUID) -> list[AuditEvent]:
+def _audit_events(session: Session, *, member_id: uuid.UUID) -> list[Any]:
     """Audit events about the member, oldest first."""
-    return list(session.exec(select(AuditEvent).where(AuditEvent.object_type == "member",
-                                                      AuditEvent.object_id == str(member_id))
-                             .order_by(col(AuditEvent.at), col(AuditEvent.id))).all())
+    events, _ = list_events(session, object_type="member", object_id=str(member_id), limit=100_000)
+    return sorted(events, key=lambda e: (e.at, str(e.id)))
 
 
 def export_member(session: Session, *, member_id: uuid.UUID) -> dict[str, Any]:
@@ -96,7 +96,7 @@ def export_member(session: Session, *, member_id: uuid.UUID) -> dict[str, Any]:
     payments = _payments(session, member=member, order_ids=[order.id for order in orders])
     status = status_at(session, member_id=member.id, at=today)
     return {
-        "controller": COOPERATIVE_NAME,
+        "controller": get_settings().coop_name,
         "exported_at": utc_now().isoformat(),
         "member": _json(member),
         "status": status.value if status else None,
@@ -165,11 +165,12 @@ def erase_member(session: Session, *, member_id: uuid.UUID, actor_id: uuid.UUID 
     for name in CLEARED_FIELDS:
         setattr(member, name, None)
     member.erased_at = utc_now()
+    login_erased = member.user_id is not None and erase_user(session, user_id=member.user_id)
     session.add(member)
     session.flush()
     # Field names only: the audit log is append-only, so it must never hold what was erased.
     record(session, action="member.erased", object_type="member", object_id=member.id, actor_id=actor_id,
            before={"erased_at": None},
            after={"erased_at": member.erased_at.isoformat(), "pseudonymised": list(PSEUDONYMISED_FIELDS),
-                  "cleared": cleared})
+                  "cleared": cleared, "login_erased": login_erased})
     return member

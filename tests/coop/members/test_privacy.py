@@ -245,3 +245,25 @@ def test_no_member_name_reaches_the_immutable_ledger(client, session) -> None:
     assert joined["payment"]["description"] == "Aandelen: 1 x Lidmaatschapsaandeel, 10 x Maatschappelijk aandeel"
     descriptions = [e.description for e in session.exec(select(JournalEntry)).all()]
     assert descriptions and not any(COMPANY["name"] in d for d in descriptions)
+
+
+def test_erasure_also_erases_a_login_that_only_served_the_membership(client, session, make_user) -> None:
+    from coop.auth.models import Role, User
+    from coop.members.models import Member
+    from coop.members.privacy import erase_member
+    from tests.coop.members.test_joining import PERSON, join_and_pay
+
+    joined = join_and_pay(client, PERSON, outcome="failed")
+    login = make_user(Role.MEMBER, email="fatima.login@example.org")
+    member = session.get(Member, uuid.UUID(joined["member"]["id"]))
+    member.user_id = login.id
+    erase_member(session, member_id=member.id, actor_id=None)
+    erased = session.get(User, login.id)
+    assert erased.email == f"erased-{login.id.hex}@invalid.example"
+    assert erased.active is False and erased.password_hash is None
+    board_member = make_user(Role.MEMBER, Role.BOARD, email="bestuur@example.org")
+    other = join_and_pay(client, {**PERSON, "email": "ander@example.org"}, outcome="failed")
+    second = session.get(Member, uuid.UUID(other["member"]["id"]))
+    second.user_id = board_member.id
+    erase_member(session, member_id=second.id, actor_id=None)
+    assert session.get(User, board_member.id).email == "bestuur@example.org"  # a board account is not erased
