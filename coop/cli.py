@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,6 +22,7 @@ from coop.core.db import get_engine, unit_of_work
 from coop.core.errors import KrachtError
 from coop.core.settings import get_settings
 from coop.demo import seed_demo
+from coop.members.importer import import_members
 from coop.migrations import alembic_config
 from coop.payments import jobs as payment_jobs  # noqa: F401  (registers the payment jobs)
 from coop.payments.service import reconcile
@@ -32,11 +34,13 @@ users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data (development only).", no_args_is_help=True)
 jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
 payments_app = typer.Typer(help="Payments.", no_args_is_help=True)
+members_app = typer.Typer(help="Members.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(demo_app, name="demo")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(payments_app, name="payments")
+app.add_typer(members_app, name="members")
 
 console = Console(stderr=True)
 
@@ -101,6 +105,38 @@ def demo_seed() -> None:
         table.add_row(demo_user.role, demo_user.email,
                       demo_user.password if settings.env == "development" else "(hidden)")
     console.print(table)
+    console.print(f"{report.members} demo member(s) added")
+
+
+@members_app.command("import")
+def members_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                         help="CSV saved from the spreadsheet (; or , separated, UTF-8).")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and report, but write nothing.")] = False,
+) -> None:
+    """Import members from a spreadsheet: every row is checked first; any error imports nothing."""
+    try:
+        with unit_of_work() as session:
+            report = import_members(session, rows_source=file, dry_run=dry_run)
+            if dry_run or report.errors:
+                session.rollback()
+    except KrachtError as exc:
+        raise _fail(f"{exc.field or 'error'}: {exc.message}") from exc
+    if report.errors:
+        table = Table(title=f"{len(report.errors)} error(s) in {file.name}: nothing imported")
+        for column in ("row", "field", "message"):
+            table.add_column(column)
+        for error in report.errors:
+            table.add_row(str(error.row), error.field, error.message)
+        console.print(table)
+        raise typer.Exit(code=1)
+    for row, old, new in report.renumbered:
+        console.print(f"row {row}: member number {old} is taken; the member gets {new}")
+    if dry_run:
+        console.print(f"dry run, nothing written: would import {report.imported} member(s), "
+                      f"skip {report.skipped} already member(s)")
+    else:
+        console.print(f"imported {report.imported} member(s), skipped {report.skipped} already member(s)")
 
 
 def _parse_now(now: str | None) -> datetime | None:

@@ -12,13 +12,17 @@ from sqlmodel import Session, col, select
 
 from coop.members.models import STATUS_AFTER, FactKind, Member, MembershipFact, MemberStatus
 
+LIFECYCLE = list(FactKind)  # declared in lifecycle order: applied, activated, resignation_requested, ...
+
 
 def facts_until(session: Session, *, at: date, member_id: uuid.UUID | None = None) -> Sequence[MembershipFact]:
     """Facts effective on or before `at`, in the order they took effect."""
     query = select(MembershipFact).where(col(MembershipFact.effective_on) <= at)
     if member_id is not None:
         query = query.where(MembershipFact.member_id == member_id)
-    return session.exec(query.order_by(col(MembershipFact.effective_on), col(MembershipFact.recorded_at))).all()
+    facts = session.exec(query.order_by(col(MembershipFact.effective_on), col(MembershipFact.recorded_at))).all()
+    # Facts recorded in the same instant (one transaction, or a frozen clock) follow the lifecycle's order.
+    return sorted(facts, key=lambda f: (f.effective_on, f.recorded_at, LIFECYCLE.index(f.kind)))
 
 
 def status_from(facts: Sequence[MembershipFact]) -> MemberStatus | None:

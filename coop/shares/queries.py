@@ -51,8 +51,16 @@ def holdings_at(session: Session, *, at: date) -> list[Holding]:
 
 def held_quantity(session: Session, *, member_id: uuid.UUID, class_code: str, at: date) -> int:
     """How many shares of a class a member held on `at`."""
-    return sum(h.quantity for h in holdings_at(session, at=at)
-               if h.member_id == member_id and h.class_code == class_code)
+    held: set[int] = set()
+    for op in session.exec(select(ShareOperation).where(
+            ShareOperation.class_code == class_code, col(ShareOperation.effective_on) <= at,
+            (col(ShareOperation.from_member_id) == member_id) | (col(ShareOperation.to_member_id) == member_id))
+            .order_by(col(ShareOperation.effective_on), col(ShareOperation.number))).all():
+        if op.from_member_id == member_id:
+            held -= set(op.certificates)
+        if op.to_member_id == member_id and op.kind in (OperationKind.ISSUE, OperationKind.TRANSFER):
+            held |= set(op.certificates)
+    return len(held)
 
 
 def issued_cents(session: Session, *, class_code: str) -> int:

@@ -158,3 +158,17 @@ def test_members_and_registers_need_the_right_role(client, auth_headers) -> None
         assert client.get(register).status_code == 401
         assert client.get(register, headers=auth_headers(Role.INITIATOR)).status_code == 403
         assert client.get(register, headers=auth_headers(Role.TREASURER)).status_code == 200
+
+
+def test_facts_recorded_in_the_same_instant_follow_the_lifecycle(session) -> None:
+    from coop.members.models import FactKind, MemberKind, MemberStatus
+    from coop.members.queries import status_at
+    from coop.members.service import add_fact
+
+    member = Member(kind=MemberKind.PERSON, name="Gelijktijdig", email="same@example.org")
+    session.add(member)
+    session.flush()
+    with at(date(2026, 4, 1)):
+        for kind in (FactKind.RESIGNATION_REQUESTED, FactKind.ACTIVATED, FactKind.APPLIED):
+            add_fact(session, member=member, kind=kind, effective_on=date(2026, 4, 1))
+    assert status_at(session, member_id=member.id, at=date(2026, 4, 1)) is MemberStatus.RESIGNING
