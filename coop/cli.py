@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -20,9 +20,11 @@ from coop.core import jobs
 from coop.core.clock import frozen_clock
 from coop.core.db import get_engine, unit_of_work
 from coop.core.errors import KrachtError
+from coop.core.money import format_eur
 from coop.core.settings import get_settings
 from coop.demo import seed_demo
 from coop.members.importer import import_members
+from coop.members.payouts import write_payout_file
 from coop.migrations import alembic_config
 from coop.payments import jobs as payment_jobs  # noqa: F401  (registers the payment jobs)
 from coop.payments.service import reconcile
@@ -35,12 +37,14 @@ demo_app = typer.Typer(help="Demo data (development only).", no_args_is_help=Tru
 jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
 payments_app = typer.Typer(help="Payments.", no_args_is_help=True)
 members_app = typer.Typer(help="Members.", no_args_is_help=True)
+sepa_app = typer.Typer(help="SEPA files for the bank.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(demo_app, name="demo")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(payments_app, name="payments")
 app.add_typer(members_app, name="members")
+app.add_typer(sepa_app, name="sepa")
 
 console = Console(stderr=True)
 
@@ -185,6 +189,33 @@ def payments_reconcile(
         table.add_row(change.reference, change.provider.value, change.before.value, change.after.value,
                       change.outcome)
     Console().print(table)
+
+
+@sepa_app.command("payouts")
+def sepa_payouts(
+    out: Annotated[Path, typer.Option(help="Where to write the pain.001 XML file.")],
+    on: Annotated[str | None, typer.Option(help="Execution date YYYY-MM-DD (default today).")] = None,
+) -> None:
+    """Write a SEPA credit-transfer file of redemptions due by a date; books nothing until marked paid."""
+    try:
+        execution = date.fromisoformat(on) if on else date.today()
+    except ValueError as exc:
+        raise _fail(f"--on: not a date (YYYY-MM-DD): {on!r}") from exc
+    try:
+        with unit_of_work() as session:
+            result = write_payout_file(session, on=execution, out=out, settings=get_settings())
+    except KrachtError as exc:
+        raise _fail(f"{exc.field or 'error'}: {exc.message}") from exc
+    table = Table(title=f"{len(result.included)} payout(s), total {format_eur(result.total_cents)}"
+                        + (f" -> {result.path}" if result.path else " (no file written)"))
+    for column in ("reference", "member", "IBAN", "amount", "left out because"):
+        table.add_column(column)
+    for line in [*result.included, *result.left_out]:
+        table.add_row(str(line.mutation.id)[:8], line.member_name, line.iban or "",
+                      format_eur(line.mutation.amount_cents), line.problem or "")
+    Console().print(table)
+    if result.left_out:
+        raise typer.Exit(code=2)
 
 
 @app.command("worker")

@@ -227,3 +227,14 @@ def test_jobs_run_with_now_is_refused_in_production(production: str) -> None:
 
 def test_jobs_run_with_a_bad_now_fails(upgraded: str) -> None:
     refused(kracht("jobs", "run", "--now", "next tuesday"), "ISO-8601")
+
+
+def test_sepa_payouts_needs_the_cooperatives_account_and_reports_nothing_due(
+        upgraded: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "payouts.xml"
+    refused(kracht("sepa", "payouts", "--out", str(out)), "KRACHT_COOP_IBAN")
+    refused(kracht("sepa", "payouts", "--out", str(out), "--on", "31-12-2027"), "not a date")
+    monkeypatch.setenv("KRACHT_COOP_IBAN", "NL91ABNA0417164300")
+    result = ok(kracht("sepa", "payouts", "--out", str(out), "--on", "2027-12-31"))
+    assert "0 payout(s)" in result.output and "no file written" in result.output
+    assert not out.exists()

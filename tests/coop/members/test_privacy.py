@@ -267,3 +267,44 @@ def test_erasure_also_erases_a_login_that_only_served_the_membership(client, ses
     second.user_id = board_member.id
     erase_member(session, member_id=second.id, actor_id=None)
     assert session.get(User, board_member.id).email == "bestuur@example.org"  # a board account is not erased
+
+
+def test_erasing_a_former_member_leaves_books_and_registers_unchanged_but_the_name(client, auth_headers) -> None:
+    from datetime import date
+
+    from coop.auth.models import Role
+    from tests.coop.members.test_joining import PERSON, join_and_pay
+    from tests.coop.members.test_mutations import on
+
+    requester, approver = auth_headers(Role.BOARD), auth_headers(Role.BOARD)
+    treasurer, admin = auth_headers(Role.TREASURER), auth_headers(Role.ADMIN)
+    with on(date(2026, 1, 10)):
+        member_id = join_and_pay(client, {**PERSON, "iban": "NL20INGB0001234567"})["member"]["id"]
+        join_and_pay(client, {**PERSON, "name": "Blijft Lid", "email": "blijft@example.org"})
+    with on(date(2026, 3, 15)):
+        [redemption] = client.post(f"/api/v1/members/{member_id}/resign", headers=requester, json={}).json()
+        client.post(f"/api/v1/share-mutations/{redemption['id']}/approve", headers=approver)
+    assert client.post(f"/api/v1/redemptions/{redemption['id']}/paid", headers=treasurer,
+                       json={"paid_on": "2026-07-15"}).status_code == 200
+    assert client.get(f"/api/v1/members/{member_id}", headers=admin).json()["status"] == "former"
+
+    def snapshot() -> dict:
+        views = {"trial_balance": client.get("/api/v1/ledger/trial-balance?start=2026-01-01&end=2026-12-31",
+                                             headers=treasurer).json()}
+        for day in ("2026-02-01", "2026-06-29", "2026-12-31"):
+            views[f"members {day}"] = client.get(f"/api/v1/registers/members?at={day}", headers=treasurer).json()
+            views[f"shares {day}"] = client.get(f"/api/v1/registers/shares?at={day}", headers=treasurer).json()
+        return views
+
+    before = snapshot()
+    erased = client.post(f"/api/v1/members/{member_id}/erase", headers=admin)
+    assert erased.status_code == 200, erased.text
+    after = snapshot()
+    for view, shown in before.items():
+        if view.startswith("members"):
+            for entry in shown["members"]:
+                if entry["id"] == member_id:
+                    assert entry["name"] == PERSON["name"]
+                    entry["name"] = erased.json()["name"]
+        assert after[view] == shown, view
+    assert any(e["id"] == member_id for e in after["members 2026-02-01"]["members"])
