@@ -13,7 +13,6 @@ from coop.auth.models import Role
 from coop.auth.schemas import CurrentUser
 from coop.core.clock import today_amsterdam
 from coop.core.db import SessionDep
-from coop.core.errors import Forbidden
 from coop.core.idempotency import IdempotencyDep
 from coop.members import documents, privacy, service
 from coop.members.models import MemberKind, MemberStatus
@@ -28,6 +27,8 @@ from coop.members.schemas import (
     MemberRegister,
     MemberSummary,
     RegisterEntry,
+    RepresentativeIn,
+    RepresentativePublic,
     ResignIn,
 )
 from coop.payments.schemas import PaymentPublic
@@ -37,6 +38,7 @@ from coop.shares.service import investor_notices
 
 router = APIRouter(tags=["members"])
 BoardOrTreasurer = Annotated[CurrentUser, Depends(require_roles(Role.BOARD, Role.TREASURER))]
+BoardOrAdmin = Annotated[CurrentUser, Depends(require_roles(Role.BOARD, Role.ADMIN))]
 STAFF = (Role.BOARD, Role.TREASURER, Role.ADMIN)
 
 
@@ -58,8 +60,7 @@ def join(session: SessionDep, body: JoinIn, idem: IdempotencyDep) -> JoinOut:
 def member(session: SessionDep, user: CurrentUserDep, member_id: uuid.UUID, at: date | None = None) -> MemberPublic:
     """A member with status and holdings as of today or `at` (the member themself, board, treasurer, admin)."""
     found = service.get_member(session, member_id=member_id)
-    if not user.has_any(*STAFF) and found.user_id != user.id:
-        raise Forbidden("you can only see your own membership")
+    service.ensure_may_act(session, member=found, user=user, staff=STAFF)
     on = at or today_amsterdam()
     facts = facts_until(session, at=on, member_id=found.id)
     holdings = [h for h in holdings_at(session, at=on) if h.member_id == found.id]
@@ -98,8 +99,7 @@ def share_register(session: SessionDep, _: BoardOrTreasurer, at: date | None = N
 def resign(session: SessionDep, user: CurrentUserDep, member_id: uuid.UUID, body: ResignIn) -> list[MutationPublic]:
     """Give notice (the member themself or the board): former from the end date, shares asked back by then."""
     found = service.get_member(session, member_id=member_id)
-    if not user.has_any(Role.BOARD) and found.user_id != user.id:
-        raise Forbidden("only the member or the board can give notice")
+    service.ensure_may_act(session, member=found, user=user, staff=(Role.BOARD,))
     return [MutationPublic.model_validate(m, from_attributes=True)
             for m in service.resign(session, member_id=member_id, requested_by=user.id, effective_on=body.effective_on)]
 
@@ -128,8 +128,7 @@ AdminOnly = Annotated[CurrentUser, Depends(require_roles(Role.ADMIN))]
 def certificate(session: SessionDep, user: CurrentUserDep, member_id: uuid.UUID, at: date | None = None) -> Response:
     """The member's share certificate as of today or `at`, a PDF (the member themself, board, treasurer, admin)."""
     found = service.get_member(session, member_id=member_id)
-    if not user.has_any(*STAFF) and found.user_id != user.id:
-        raise Forbidden("you can only get your own share certificate")
+    service.ensure_may_act(session, member=found, user=user, staff=STAFF)
     document = documents.certificate_pdf(session, member_id=found.id, at=at or today_amsterdam())
     return Response(document.content, media_type=document.media_type,
                     headers={"Content-Disposition": f'attachment; filename="{document.filename}"'})
@@ -139,8 +138,7 @@ def certificate(session: SessionDep, user: CurrentUserDep, member_id: uuid.UUID,
 def export(session: SessionDep, user: CurrentUserDep, member_id: uuid.UUID) -> dict[str, Any]:
     """Every piece of personal data kept about a member, as JSON (GDPR access; the member themself or an admin)."""
     found = service.get_member(session, member_id=member_id)
-    if not user.has_any(Role.ADMIN) and found.user_id != user.id:
-        raise Forbidden("only the member themself or an admin can export personal data")
+    service.ensure_may_act(session, member=found, user=user, staff=(Role.ADMIN,))
     return privacy.export_member(session, member_id=found.id)
 
 
@@ -151,3 +149,33 @@ def erase(session: SessionDep, user: AdminOnly, member_id: uuid.UUID) -> ErasedM
     return ErasedMember(id=erased.id, member_number=erased.member_number, kind=erased.kind,
                         status=service.status_at(session, member_id=erased.id, at=today_amsterdam()),
                         name=erased.name, email=erased.email, erased_at=erased.erased_at or erased.created_at)
+
+
+def _representatives(session: SessionDep, member_id: uuid.UUID) -> list[RepresentativePublic]:
+    """The representatives of a member as the API shows them."""
+    return [RepresentativePublic(user_id=rep.user_id, email=email, added_at=rep.added_at)
+            for rep, email in service.representatives(session, member_id=member_id)]
+
+
+@router.get("/members/{member_id}/representatives", response_model=list[RepresentativePublic])
+def member_representatives(session: SessionDep, user: CurrentUserDep,
+                           member_id: uuid.UUID) -> list[RepresentativePublic]:
+    """Who acts for an organisation member (the member's own people, board, admin)."""
+    found = service.get_member(session, member_id=member_id)
+    service.ensure_may_act(session, member=found, user=user, staff=(Role.BOARD, Role.ADMIN))
+    return _representatives(session, member_id)
+
+
+@router.post("/members/{member_id}/representatives", response_model=list[RepresentativePublic],
+             status_code=status.HTTP_201_CREATED)
+def add_representative(session: SessionDep, user: BoardOrAdmin, member_id: uuid.UUID,
+                       body: RepresentativeIn) -> list[RepresentativePublic]:
+    """Let a user act for an organisation member (an unknown e-mail gets an account without password)."""
+    service.add_representative(session, member_id=member_id, email=str(body.email), actor_id=user.id)
+    return _representatives(session, member_id)
+
+
+@router.delete("/members/{member_id}/representatives/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+def remove_representative(session: SessionDep, user: BoardOrAdmin, member_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    """Stop a user acting for the member."""
+    service.remove_representative(session, member_id=member_id, user_id=user_id, actor_id=user.id)

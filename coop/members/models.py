@@ -113,3 +113,16 @@ class Consent(SQLModel, table=True):
     member_id: uuid.UUID = Field(foreign_key="member.id", index=True)
     kind: ConsentKind = Field(sa_type=str_enum(ConsentKind))
     given_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+
+
+class Representative(SQLModel, table=True):
+    """A user who acts for an organisation member (besides the member's own account)."""
+
+    __tablename__ = "member_representative"
+    __table_args__ = (UniqueConstraint("member_id", "user_id", name="uq_member_representative"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    member_id: uuid.UUID = Field(foreign_key="member.id", index=True)
+    user_id: uuid.UUID = Field(index=True)
+    added_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    added_by: uuid.UUID | None = None

@@ -123,3 +123,17 @@ class ErasedMember(BaseModel):
     name: str
     email: str
     erased_at: datetime
+
+
+class RepresentativeIn(BaseModel):
+    """Who will act for the organisation."""
+
+    email: EmailStr
+
+
+class RepresentativePublic(BaseModel):
+    """A user acting for an organisation member."""
+
+    user_id: uuid.UUID
+    email: str
+    added_at: datetime

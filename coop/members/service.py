@@ -11,8 +11,11 @@ from schwifty.exceptions import SchwiftyException
 from sqlmodel import Session, col, select
 
 from coop.audit.service import record
+from coop.auth.models import Role, User
+from coop.auth.schemas import CurrentUser
+from coop.auth.service import create_user, user_by_email
 from coop.core.clock import AMSTERDAM, today_amsterdam
-from coop.core.errors import Conflict, InvalidInput, NotFound
+from coop.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from coop.core.sequences import next_number
 from coop.ledger.chart import AccountCode
 from coop.ledger.schemas import Line
@@ -25,6 +28,7 @@ from coop.members.models import (
     MemberKind,
     MembershipFact,
     MemberStatus,
+    Representative,
 )
 from coop.members.queries import status_at
 from coop.members.schemas import JoinIn
@@ -215,3 +219,56 @@ def request_transfer(session: Session, *, from_member_id: uuid.UUID, to_member_i
     return shares.request_transfer(session, from_member_id=from_member_id, to_member_id=receiver.id,
                                    to_member_kind=receiver.kind.value, class_code=class_code, quantity=quantity,
                                    requested_by=requested_by)
+
+
+def acts_for(session: Session, *, member: Member, user_id: uuid.UUID) -> bool:
+    """True for the member's own account and for the representatives of an organisation member."""
+    if member.user_id == user_id:
+        return True
+    return session.exec(select(Representative.id).where(Representative.member_id == member.id,
+                                                        Representative.user_id == user_id)).first() is not None
+
+
+def ensure_may_act(session: Session, *, member: Member, user: CurrentUser, staff: tuple[Role, ...]) -> None:
+    """Let through the member (or a representative) and the given staff roles; Forbidden otherwise."""
+    if not user.has_any(*staff) and not acts_for(session, member=member, user_id=user.id):
+        raise Forbidden("only the member, its representatives or the board can do this")
+
+
+def add_representative(session: Session, *, member_id: uuid.UUID, email: str,
+                       actor_id: uuid.UUID | None) -> Representative:
+    """Let a user act for an organisation member; an unknown e-mail gets a member account without password."""
+    member = get_member(session, member_id=member_id)
+    if member.kind is MemberKind.PERSON:
+        raise InvalidInput("a person acts for themself; representatives are for organisations", field="member_id")
+    user = user_by_email(session, email=email) or create_user(session, email=email, roles=[Role.MEMBER])
+    existing = session.exec(select(Representative).where(Representative.member_id == member.id,
+                                                         Representative.user_id == user.id)).first()
+    if existing is not None:
+        return existing
+    representative = Representative(member_id=member.id, user_id=user.id, added_by=actor_id)
+    session.add(representative)
+    session.flush()
+    record(session, action="member.representative_added", object_type="member", object_id=member.id,
+           actor_id=actor_id, after={"user_id": str(user.id)})
+    return representative
+
+
+def remove_representative(session: Session, *, member_id: uuid.UUID, user_id: uuid.UUID,
+                          actor_id: uuid.UUID | None) -> None:
+    """Stop a user acting for the member (audited)."""
+    found = session.exec(select(Representative).where(Representative.member_id == member_id,
+                                                      Representative.user_id == user_id)).first()
+    if found is None:
+        raise NotFound("this user does not represent this member", field="user_id")
+    session.delete(found)
+    session.flush()
+    record(session, action="member.representative_removed", object_type="member", object_id=member_id,
+           actor_id=actor_id, before={"user_id": str(user_id)})
+
+
+def representatives(session: Session, *, member_id: uuid.UUID) -> list[tuple[Representative, str]]:
+    """The representatives of a member with their e-mail addresses."""
+    rows = session.exec(select(Representative, User.email).join(User, col(User.id) == col(Representative.user_id))
+                        .where(Representative.member_id == member_id).order_by(col(Representative.added_at))).all()
+    return [(rep, email) for rep, email in rows]

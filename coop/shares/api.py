@@ -12,7 +12,6 @@ from coop.auth.models import Role
 from coop.auth.schemas import CurrentUser
 from coop.core.clock import today_amsterdam
 from coop.core.db import SessionDep
-from coop.core.errors import Forbidden
 from coop.members import service as members
 from coop.shares import service
 from coop.shares.models import MutationKind, MutationStatus, ShareMutation
@@ -39,8 +38,8 @@ def _public(mutation: ShareMutation) -> MutationPublic:
 
 def _holder_or_board(session: SessionDep, user: CurrentUser, member_id: uuid.UUID) -> None:
     """Only the member's own user, or the board on their behalf, may ask for their shares to move."""
-    if not user.has_any(Role.BOARD) and members.get_member(session, member_id=member_id).user_id != user.id:
-        raise Forbidden("only the holder or the board can ask this")
+    members.ensure_may_act(session, member=members.get_member(session, member_id=member_id), user=user,
+                           staff=(Role.BOARD,))
 
 
 @router.get("/share-classes", response_model=list[ShareClassPublic])
