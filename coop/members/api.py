@@ -15,9 +15,10 @@ from coop.core.clock import today_amsterdam
 from coop.core.db import SessionDep
 from coop.core.idempotency import IdempotencyDep
 from coop.members import documents, privacy, service
-from coop.members.models import MemberKind, MemberStatus
+from coop.members.models import FactKind, MemberKind, MemberStatus
 from coop.members.queries import facts_until, joined_on, members_with_status, search_members, status_from
 from coop.members.schemas import (
+    EndMembershipIn,
     ErasedMember,
     JoinIn,
     JoinOut,
@@ -39,6 +40,7 @@ from coop.shares.service import investor_notices
 router = APIRouter(tags=["members"])
 BoardOrTreasurer = Annotated[CurrentUser, Depends(require_roles(Role.BOARD, Role.TREASURER))]
 BoardOrAdmin = Annotated[CurrentUser, Depends(require_roles(Role.BOARD, Role.ADMIN))]
+Board = Annotated[CurrentUser, Depends(require_roles(Role.BOARD))]
 STAFF = (Role.BOARD, Role.TREASURER, Role.ADMIN)
 
 
@@ -179,3 +181,12 @@ def add_representative(session: SessionDep, user: BoardOrAdmin, member_id: uuid.
 def remove_representative(session: SessionDep, user: BoardOrAdmin, member_id: uuid.UUID, user_id: uuid.UUID) -> None:
     """Stop a user acting for the member."""
     service.remove_representative(session, member_id=member_id, user_id=user_id, actor_id=user.id)
+
+
+@router.post("/members/{member_id}/end", response_model=list[MutationPublic], status_code=status.HTTP_201_CREATED)
+def end_membership(session: SessionDep, user: Board, member_id: uuid.UUID,
+                   body: EndMembershipIn) -> list[MutationPublic]:
+    """Record an expulsion or a death (board); the shares are asked back for approval by another board member."""
+    ended = service.end_membership(session, member_id=member_id, kind=FactKind(body.reason),
+                                   effective_on=body.effective_on, note=body.note, recorded_by=user.id)
+    return [MutationPublic.model_validate(m, from_attributes=True) for m in ended]

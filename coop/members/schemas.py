@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, EmailStr, Field, StrictInt
 
@@ -137,3 +138,11 @@ class RepresentativePublic(BaseModel):
     user_id: uuid.UUID
     email: str
     added_at: datetime
+
+
+class EndMembershipIn(BaseModel):
+    """The board records the end of a membership that was not a resignation."""
+
+    reason: Literal["expelled", "deceased"]
+    effective_on: date
+    note: str | None = Field(default=None, max_length=500)

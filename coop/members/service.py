@@ -189,16 +189,38 @@ def resign(session: Session, *, member_id: uuid.UUID, requested_by: uuid.UUID | 
     """
     member = get_member(session, member_id=member_id)
     today = today_amsterdam()
-    if status_at(session, member_id=member.id, at=today) is not MemberStatus.ACTIVE:
-        raise Conflict("only an active member can resign", field="member_id")
+    _require_active(session, member=member, on=today)
     end = effective_on or _end_of_notice(session, today)
     if end < today:
         raise InvalidInput("a resignation cannot take effect in the past", field="effective_on")
     add_fact(session, member=member, kind=FactKind.RESIGNATION_REQUESTED, effective_on=today, actor_id=requested_by)
     add_fact(session, member=member, kind=FactKind.RESIGNED, effective_on=end, actor_id=requested_by)
+    return _redeem_everything(session, member=member, on=end, requested_by=requested_by)
+
+
+def end_membership(session: Session, *, member_id: uuid.UUID, kind: FactKind, effective_on: date,
+                   note: str | None, recorded_by: uuid.UUID | None) -> list[shares.ShareMutation]:
+    """The board records an expulsion or a death; every share is asked back as of that date."""
+    if kind not in (FactKind.EXPELLED, FactKind.DECEASED):
+        raise InvalidInput("a membership ends here by expulsion or death", field="reason")
+    member = get_member(session, member_id=member_id)
+    _require_active(session, member=member, on=effective_on)
+    add_fact(session, member=member, kind=kind, effective_on=effective_on, actor_id=recorded_by, note=note)
+    return _redeem_everything(session, member=member, on=effective_on, requested_by=recorded_by)
+
+
+def _require_active(session: Session, *, member: Member, on: date) -> None:
+    """Only an active (or resigning) membership can end."""
+    if status_at(session, member_id=member.id, at=on) not in (MemberStatus.ACTIVE, MemberStatus.RESIGNING):
+        raise Conflict("only an active membership can end", field="member_id")
+
+
+def _redeem_everything(session: Session, *, member: Member, on: date,
+                       requested_by: uuid.UUID | None) -> list[shares.ShareMutation]:
+    """Ask back every share the member holds, as of `on` (the board approves each)."""
     return [shares.request_redemption(session, member_id=member.id, class_code=h.class_code, quantity=h.quantity,
-                                      requested_by=requested_by, effective_on=end)
-            for h in holdings_at(session, at=today) if h.member_id == member.id]
+                                      requested_by=requested_by, effective_on=on)
+            for h in holdings_at(session, at=today_amsterdam()) if h.member_id == member.id]
 
 
 def _end_of_notice(session: Session, today: date) -> date:

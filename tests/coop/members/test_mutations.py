@@ -204,3 +204,29 @@ def test_the_offer_carries_the_investor_notice_and_decisions_are_audited(client,
     log = client.get(f"/api/v1/audit?object_type=share_mutation&object_id={asked['id']}", headers=approver).json()
     assert [e["action"] for e in log["items"]] == ["share_redemption.approved", "share_redemption.requested"]
     assert log["items"][0]["after"]["status"] == "approved"
+
+
+@pytest.mark.parametrize("reason", ["expelled", "deceased"])
+def test_the_board_records_an_expulsion_or_a_death(client, session, board_pair, auth_headers, reason) -> None:
+    recorder, approver = board_pair
+    with on(date(2026, 2, 1)):
+        member_id = join_and_pay(client, COMPANY)["member"]["id"]
+    with on(date(2026, 4, 1)):
+        ended = client.post(f"/api/v1/members/{member_id}/end", headers=recorder,
+                            json={"reason": reason, "effective_on": "2026-03-20", "note": "besluit ALV"})
+        assert ended.status_code == 201, ended.text
+        assert {m["class_code"]: m["quantity"] for m in ended.json()} == {"lidmaatschap": 1, "maatschappelijk": 10}
+        for mutation in ended.json():
+            assert client.post(f"/api/v1/share-mutations/{mutation['id']}/approve", headers=approver).status_code == 200
+    assert client.get(f"/api/v1/members/{member_id}?at=2026-03-20", headers=approver).json()["status"] == reason
+    assert client.get(f"/api/v1/members/{member_id}?at=2026-03-19", headers=approver).json()["status"] == "active"
+    assert holdings(client, approver, member_id, date(2026, 3, 20)) == {}
+    assert capital(session, member_id, date(2026, 3, 20)) == 0
+    again = client.post(f"/api/v1/members/{member_id}/end", headers=recorder,
+                        json={"reason": reason, "effective_on": "2026-05-01"})
+    assert again.status_code == 409
+    bad = client.post(f"/api/v1/members/{member_id}/end", headers=recorder,
+                      json={"reason": "resigned", "effective_on": "2026-05-01"})
+    assert bad.status_code == 422 and bad.json()["field"] == "reason"
+    assert client.post(f"/api/v1/members/{member_id}/end", headers=auth_headers(Role.TREASURER),
+                       json={"reason": reason, "effective_on": "2026-05-01"}).status_code == 403
