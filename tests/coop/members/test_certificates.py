@@ -5,44 +5,17 @@ from __future__ import annotations
 import re
 import uuid
 import zlib
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import pytest
 
 from coop.auth.models import Role
-from coop.auth.service import create_token
-from coop.core.clock import frozen_clock, today_amsterdam
+from coop.core.clock import today_amsterdam
 from coop.members import documents
-from coop.members.models import Member
+from tests.coop.members.support import PERSON, join_and_pay, on, own_headers
 
 COMPANY = {"kind": "company", "name": "Bouwbedrijf Köster BV", "email": "info@koster.example.org",
            "provider": "sandbox", "kvk_number": "69599084", "share_class": "maatschappelijk", "quantity": 10}
-PERSON = {"kind": "person", "name": "Fatima el Amrani", "email": "fatima@example.org", "provider": "sandbox"}
-
-
-def join_and_pay(client, body: dict, outcome: str = "paid") -> dict:
-    response = client.post("/api/v1/members", json=body)
-    assert response.status_code == 201, response.text
-    joined = response.json()
-    chosen = client.post(f"/sandbox/checkout/{joined['payment']['id']}", data={"outcome": outcome},
-                         follow_redirects=False)
-    assert chosen.status_code == 303
-    return joined
-
-
-def at(day: date):
-    return frozen_clock(datetime(day.year, day.month, day.day, 10, 0, tzinfo=UTC))
-
-
-def own_headers(session, make_user, member_id: str) -> dict[str, str]:
-    """A member-role user linked to the member, and their bearer headers."""
-    user = make_user(Role.MEMBER)
-    member = session.get(Member, uuid.UUID(member_id))
-    member.user_id = user.id
-    session.add(member)
-    session.flush()
-    plain, _ = create_token(session, user_id=user.id, ttl=timedelta(hours=1))
-    return {"Authorization": f"Bearer {plain}"}
 
 
 def pdf_content(pdf: bytes) -> bytes:
@@ -64,7 +37,7 @@ def shown(text: str) -> bytes:
 
 def test_a_company_with_ten_social_shares_gets_a_certificate_listing_the_range(client, auth_headers) -> None:
     board = auth_headers(Role.BOARD)
-    with at(date(2026, 3, 1)):
+    with on(date(2026, 3, 1)):
         joined = join_and_pay(client, COMPANY)
     member_id = joined["member"]["id"]
     member = client.get(f"/api/v1/members/{member_id}", headers=board).json()
@@ -94,7 +67,7 @@ def test_a_company_with_ten_social_shares_gets_a_certificate_listing_the_range(c
 
 def test_the_certificate_shows_the_holdings_as_of_a_date(client, auth_headers) -> None:
     treasurer = auth_headers(Role.TREASURER)
-    with at(date(2026, 3, 1)):
+    with on(date(2026, 3, 1)):
         joined = join_and_pay(client, COMPANY)
     url = f"/api/v1/members/{joined['member']['id']}/certificate.pdf"
 
@@ -103,10 +76,10 @@ def test_the_certificate_shows_the_holdings_as_of_a_date(client, auth_headers) -
     assert before.headers["content-type"] == "application/problem+json"
     assert "no shares on 2026-02-28" in before.json()["detail"]
 
-    on = client.get(f"{url}?at=2026-03-01", headers=treasurer)
-    assert on.status_code == 200
-    assert on.headers["content-disposition"].endswith('-2026-03-01.pdf"')
-    assert shown("1 maart 2026") in pdf_content(on.content)
+    that_day = client.get(f"{url}?at=2026-03-01", headers=treasurer)
+    assert that_day.status_code == 200
+    assert that_day.headers["content-disposition"].endswith('-2026-03-01.pdf"')
+    assert shown("1 maart 2026") in pdf_content(that_day.content)
 
 
 def test_a_member_without_shares_has_no_certificate(client, auth_headers) -> None:

@@ -27,7 +27,7 @@ from coop.members.queries import facts_until, joined_on, status_at
 from coop.shares.models import ShareOperation
 from coop.shares.queries import holdings_at
 from tests.conftest import _postgres_or_skip, migrate
-from tests.coop.members.test_joining import PERSON, join_and_pay
+from tests.coop.members.support import PERSON, join_and_pay
 from tests.coop.test_cli import clear_caches, count, kracht, ok, refused
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"

@@ -3,35 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from sqlmodel import func, select
 
 from coop.auth.models import Role
-from coop.core.clock import frozen_clock
 from coop.ledger.chart import AccountCode
 from coop.ledger.queries import balance
 from coop.members.models import Member
-
-PERSON = {"kind": "person", "name": "Fatima el Amrani", "email": "fatima@example.org", "provider": "sandbox"}
-COMPANY = {"kind": "company", "name": "Bouwbedrijf De Vries BV", "email": "info@devries.example.org",
-           "provider": "sandbox", "kvk_number": "69599084", "iban": "NL91 ABNA 0417 1643 00",
-           "share_class": "maatschappelijk", "quantity": 10}
-
-
-def join_and_pay(client, body: dict, outcome: str = "paid") -> dict:
-    response = client.post("/api/v1/members", json=body)
-    assert response.status_code == 201, response.text
-    joined = response.json()
-    paid = client.post(f"/sandbox/checkout/{joined['payment']['id']}", data={"outcome": outcome},
-                       follow_redirects=False)
-    assert paid.status_code == 303
-    return joined
-
-
-def at(day: date):
-    return frozen_clock(datetime(day.year, day.month, day.day, 10, 0, tzinfo=UTC))
+from tests.coop.members.support import COMPANY, PERSON, join_and_pay, on
 
 
 def test_a_person_joins_pays_and_becomes_an_active_member(client, session, auth_headers) -> None:
@@ -69,11 +50,11 @@ def test_a_company_buys_ten_social_shares_with_its_membership_share(client, sess
 
 def test_registers_at_three_dates_match_the_ledger(client, session, auth_headers) -> None:
     board = auth_headers(Role.BOARD)
-    with at(date(2026, 3, 1)):
+    with on(date(2026, 3, 1)):
         first = join_and_pay(client, PERSON)
-    with at(date(2026, 6, 1)):
+    with on(date(2026, 6, 1)):
         second = join_and_pay(client, COMPANY)
-    with at(date(2026, 9, 1)):
+    with on(date(2026, 9, 1)):
         join_and_pay(client, {**PERSON, "email": "niet-betaald@example.org"}, outcome="failed")
 
     expectations = {date(2026, 2, 1): set(), date(2026, 4, 1): {first["member"]["id"]},
@@ -168,7 +149,7 @@ def test_facts_recorded_in_the_same_instant_follow_the_lifecycle(session) -> Non
     member = Member(kind=MemberKind.PERSON, name="Gelijktijdig", email="same@example.org")
     session.add(member)
     session.flush()
-    with at(date(2026, 4, 1)):
+    with on(date(2026, 4, 1)):
         for kind in (FactKind.RESIGNATION_REQUESTED, FactKind.ACTIVATED, FactKind.APPLIED):
             add_fact(session, member=member, kind=kind, effective_on=date(2026, 4, 1))
     assert status_at(session, member_id=member.id, at=date(2026, 4, 1)) is MemberStatus.RESIGNING

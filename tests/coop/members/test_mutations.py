@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 
 from coop.auth.models import Role
-from coop.core.clock import frozen_clock
 from coop.ledger.chart import AccountCode
 from coop.ledger.queries import balance
-from tests.coop.members.test_joining import COMPANY, PERSON, join_and_pay
-
-
-def on(day: date):
-    return frozen_clock(datetime(day.year, day.month, day.day, 10, 0, tzinfo=UTC))
+from tests.coop.members.support import COMPANY, PERSON, join_and_pay, on
 
 
 def capital(session, member_id: str, day: date | None = None) -> int:

@@ -13,8 +13,7 @@ from coop.auth.models import Role
 from coop.core.errors import InvalidInput
 from coop.core.settings import Settings
 from coop.members.payouts import PAIN_SCHEMA, write_payout_file
-from tests.coop.members.test_joining import COMPANY, PERSON, join_and_pay
-from tests.coop.members.test_mutations import on
+from tests.coop.members.support import COMPANY, PERSON, join_and_pay, on
 
 XSD = Path(sepaxml.__file__).parent / "schemas" / f"{PAIN_SCHEMA}.xsd"
 NS = {"p": f"urn:iso:std:iso:20022:tech:xsd:{PAIN_SCHEMA}"}

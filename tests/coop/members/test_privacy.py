@@ -4,50 +4,20 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlmodel import select
 
 from coop.audit.models import AuditEvent
 from coop.auth.models import Role
-from coop.auth.service import create_token
-from coop.core.clock import frozen_clock
 from coop.members import privacy
 from coop.members.models import Member
+from tests.coop.members.support import COMPANY, join_and_pay, on, own_headers
 
 PERSON = {"kind": "person", "name": "Fatima el Amrani", "email": "fatima@example.org", "provider": "sandbox",
           "phone": "+31 6 12345678", "street": "Oudegracht 1", "postcode": "3511 AA", "city": "Utrecht",
           "iban": "NL91 ABNA 0417 1643 00"}
-COMPANY = {"kind": "company", "name": "Bouwbedrijf De Vries BV", "email": "info@devries.example.org",
-           "provider": "sandbox", "kvk_number": "69599084", "iban": "NL91 ABNA 0417 1643 00",
-           "share_class": "maatschappelijk", "quantity": 10}
 TRIAL_BALANCE = "/api/v1/ledger/trial-balance?start=2026-01-01&end=2026-12-31"
-
-
-def join(client, body: dict, outcome: str | None = "paid") -> dict:
-    response = client.post("/api/v1/members", json=body)
-    assert response.status_code == 201, response.text
-    joined = response.json()
-    if outcome is not None:
-        chosen = client.post(f"/sandbox/checkout/{joined['payment']['id']}", data={"outcome": outcome},
-                             follow_redirects=False)
-        assert chosen.status_code == 303
-    return joined
-
-
-def at(day: date):
-    return frozen_clock(datetime(day.year, day.month, day.day, 10, 0, tzinfo=UTC))
-
-
-def own_headers(session, make_user, member_id: str) -> dict[str, str]:
-    """A member-role user linked to the member, and their bearer headers."""
-    user = make_user(Role.MEMBER)
-    member = session.get(Member, uuid.UUID(member_id))
-    member.user_id = user.id
-    session.add(member)
-    session.flush()
-    plain, _ = create_token(session, user_id=user.id, ttl=timedelta(hours=1))
-    return {"Authorization": f"Bearer {plain}"}
 
 
 def erasures(session, member_id: str) -> list[AuditEvent]:
@@ -69,7 +39,7 @@ def snapshot(client, headers: dict[str, str], days: list[date]) -> dict:
 
 
 def test_export_has_the_email_consents_facts_shares_and_the_payment(client, session, make_user) -> None:
-    joined = join(client, PERSON)
+    joined = join_and_pay(client, PERSON)
     member_id = joined["member"]["id"]
     response = client.get(f"/api/v1/members/{member_id}/export", headers=own_headers(session, make_user, member_id))
 
@@ -95,14 +65,14 @@ def test_export_has_the_email_consents_facts_shares_and_the_payment(client, sess
 
 
 def test_the_export_is_json_safe_without_the_web_layer(client, session) -> None:
-    joined = join(client, COMPANY)
+    joined = join_and_pay(client, COMPANY)
     data = privacy.export_member(session, member_id=uuid.UUID(joined["member"]["id"]))
     assert json.loads(json.dumps(data))["member"]["kvk_number"] == "69599084"
     assert {h["class_code"] for h in data["holdings"]} == {"lidmaatschap", "maatschappelijk"}
 
 
 def test_only_the_member_themself_or_an_admin_may_export(client, session, make_user, auth_headers) -> None:
-    joined = join(client, PERSON)
+    joined = join_and_pay(client, PERSON)
     url = f"/api/v1/members/{joined['member']['id']}/export"
     assert client.get(url).status_code == 401
     for role in (Role.MEMBER, Role.BOARD, Role.TREASURER, Role.INITIATOR):
@@ -114,7 +84,7 @@ def test_only_the_member_themself_or_an_admin_may_export(client, session, make_u
 
 
 def test_only_an_admin_may_erase(client, session, make_user, auth_headers) -> None:
-    joined = join(client, PERSON, outcome="failed")
+    joined = join_and_pay(client, PERSON, outcome="failed")
     member_id = joined["member"]["id"]
     url = f"/api/v1/members/{member_id}/erase"
     assert client.post(url).status_code == 401
@@ -126,7 +96,7 @@ def test_only_an_admin_may_erase(client, session, make_user, auth_headers) -> No
 
 
 def test_erasure_is_refused_while_the_member_holds_shares(client, session, auth_headers) -> None:
-    joined = join(client, PERSON)
+    joined = join_and_pay(client, PERSON)
     member_id = joined["member"]["id"]
     board = auth_headers(Role.BOARD)
     before = client.get(f"/api/v1/members/{member_id}", headers=board).json()
@@ -144,7 +114,7 @@ def test_erasure_is_refused_while_the_member_holds_shares(client, session, auth_
 
 
 def test_erasure_is_refused_while_a_payment_is_open(client, session, auth_headers) -> None:
-    joined = join(client, PERSON, outcome=None)
+    joined = join_and_pay(client, PERSON, outcome=None)
     assert joined["payment"]["status"] == "open"
     response = client.post(f"/api/v1/members/{joined['member']['id']}/erase", headers=auth_headers(Role.ADMIN))
     assert response.status_code == 409
@@ -154,15 +124,15 @@ def test_erasure_is_refused_while_a_payment_is_open(client, session, auth_header
 
 
 def test_an_open_payment_under_the_members_email_also_blocks_erasure(client, auth_headers) -> None:
-    failed = join(client, PERSON, outcome="failed")
-    again = join(client, {**PERSON, "name": "Fatima el Amrani (opnieuw)"}, outcome=None)
+    failed = join_and_pay(client, PERSON, outcome="failed")
+    again = join_and_pay(client, {**PERSON, "name": "Fatima el Amrani (opnieuw)"}, outcome=None)
     response = client.post(f"/api/v1/members/{failed['member']['id']}/erase", headers=auth_headers(Role.ADMIN))
     assert response.status_code == 409
     assert again["payment"]["reference"] in response.json()["detail"]
 
 
 def test_a_joiner_whose_payment_failed_is_erased_once(client, session, auth_headers) -> None:
-    joined = join(client, PERSON, outcome="failed")
+    joined = join_and_pay(client, PERSON, outcome="failed")
     member_id = joined["member"]["id"]
     admin = auth_headers(Role.ADMIN)
 
@@ -202,16 +172,16 @@ def test_a_joiner_whose_payment_failed_is_erased_once(client, session, auth_head
 
 def test_after_a_full_refund_erasure_leaves_registers_and_trial_balance_as_they_were(client, auth_headers) -> None:
     treasurer, admin = auth_headers(Role.TREASURER), auth_headers(Role.ADMIN)
-    with at(date(2026, 2, 1)):
-        other = join(client, PERSON)
-    with at(date(2026, 3, 1)):
-        joined = join(client, COMPANY)
+    with on(date(2026, 2, 1)):
+        other = join_and_pay(client, PERSON)
+    with on(date(2026, 3, 1)):
+        joined = join_and_pay(client, COMPANY)
     member_id = joined["member"]["id"]
-    with at(date(2026, 4, 1)):
+    with on(date(2026, 4, 1)):
         refund = client.post(f"/api/v1/payments/{joined['payment']['id']}/refund", json={}, headers=treasurer)
         assert refund.status_code == 201, refund.text
     days = [date(2026, 3, 15), date(2026, 4, 1), date(2026, 12, 31)]
-    with at(date(2026, 5, 1)):
+    with on(date(2026, 5, 1)):
         before = snapshot(client, treasurer, days)
         assert any(h["member_id"] == member_id for h in before["shares"][date(2026, 3, 15)]["holdings"])
         assert not any(h["member_id"] == member_id for h in before["shares"][date(2026, 4, 1)]["holdings"])
@@ -239,7 +209,7 @@ def test_no_member_name_reaches_the_immutable_ledger(client, session) -> None:
     from sqlmodel import select
 
     from coop.ledger.models import JournalEntry
-    from tests.coop.members.test_joining import COMPANY, join_and_pay
+    from tests.coop.members.support import COMPANY, join_and_pay
 
     joined = join_and_pay(client, COMPANY)
     assert joined["payment"]["description"] == "Aandelen: 1 x Lidmaatschapsaandeel, 10 x Maatschappelijk aandeel"
@@ -251,7 +221,7 @@ def test_erasure_also_erases_a_login_that_only_served_the_membership(client, ses
     from coop.auth.models import Role, User
     from coop.members.models import Member
     from coop.members.privacy import erase_member
-    from tests.coop.members.test_joining import PERSON, join_and_pay
+    from tests.coop.members.support import PERSON, join_and_pay
 
     joined = join_and_pay(client, PERSON, outcome="failed")
     login = make_user(Role.MEMBER, email="fatima.login@example.org")
@@ -273,8 +243,7 @@ def test_erasing_a_former_member_leaves_books_and_registers_unchanged_but_the_na
     from datetime import date
 
     from coop.auth.models import Role
-    from tests.coop.members.test_joining import PERSON, join_and_pay
-    from tests.coop.members.test_mutations import on
+    from tests.coop.members.support import PERSON, join_and_pay, on
 
     requester, approver = auth_headers(Role.BOARD), auth_headers(Role.BOARD)
     treasurer, admin = auth_headers(Role.TREASURER), auth_headers(Role.ADMIN)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from coop.auth.models import Role
 from coop.auth.service import create_token, user_by_email
-from tests.coop.members.test_joining import COMPANY, PERSON, join_and_pay
+from tests.coop.members.support import COMPANY, PERSON, join_and_pay
 
 
 def bearer(session, email: str) -> dict[str, str]:
