@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from tests.coop.payments.http_fake import LocalHTTPFake
+
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mollie"
 MOLLIE_API = "https://api.mollie.com"
 TEMPLATE_PAYMENT_ID = "tr_7UhSN1zuXS"
@@ -59,7 +61,7 @@ class Call:
 
 
 @dataclass
-class MollieFake:
+class MollieFake(LocalHTTPFake):
     """The fake API: state per resource, a log of calls, and routes that can be made to fail."""
 
     payments: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -74,39 +76,7 @@ class MollieFake:
     base: str = ""
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------------------
-
-    def __enter__(self) -> MollieFake:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                fake._handle(self)
-
-            def do_POST(self) -> None:
-                fake._handle(self)
-
-            def do_DELETE(self) -> None:
-                fake._handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
-        server = self._server
-        self._thread = threading.Thread(target=lambda: server.serve_forever(poll_interval=0.05), name="mollie-fake",
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._server is not None and self._thread is not None
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
+    name = "mollie"
 
     # -- what tests arrange ------------------------------------------------------------------------------
 

@@ -28,6 +28,8 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import stripe
 
+from tests.coop.payments.http_fake import LocalHTTPFake
+
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "stripe"
 TEMPLATE_IDS = {
     "session_payment": "cs_test_a1b2c3d4e5f6g7h8i9j0",
@@ -88,7 +90,7 @@ class Call:
 
 
 @dataclass
-class StripeFake:
+class StripeFake(LocalHTTPFake):
     """The fake API: every object by id, a log of calls, and routes that can be made to fail."""
 
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -100,39 +102,7 @@ class StripeFake:
     base: str = ""
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------------------
-
-    def __enter__(self) -> StripeFake:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                fake._handle(self)
-
-            def do_POST(self) -> None:
-                fake._handle(self)
-
-            def do_DELETE(self) -> None:
-                fake._handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
-        server = self._server
-        self._thread = threading.Thread(target=lambda: server.serve_forever(poll_interval=0.05), name="stripe-fake",
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._server is not None and self._thread is not None
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
+    name = "stripe"
 
     # -- what tests arrange ------------------------------------------------------------------------------
 
