@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import psycopg
@@ -74,16 +75,24 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         yield engine
         engine.dispose()
         return
+    with empty_postgres_database("kracht_test") as url:
+        engine = migrate(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
+@contextmanager
+def empty_postgres_database(prefix: str) -> Iterator[str]:
+    """The URL of a brand-new, empty PostgreSQL database, dropped afterwards (skipped, or failed in CI, without one)."""
     admin_url = _postgres_or_skip()
-    name = f"kracht_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    engine = migrate(url)
     try:
-        yield engine
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        engine.dispose()
         with psycopg.connect(admin_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

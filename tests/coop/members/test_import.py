@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
-import psycopg
 import pytest
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from coop.auth.models import Role
@@ -26,7 +25,7 @@ from coop.members.models import Member, MembershipFact, MemberStatus
 from coop.members.queries import facts_until, joined_on, status_at
 from coop.shares.models import ShareOperation
 from coop.shares.queries import holdings_at
-from tests.conftest import _postgres_or_skip, migrate
+from tests.conftest import empty_postgres_database, migrate
 from tests.coop.members.support import PERSON, join_and_pay
 from tests.coop.test_cli import clear_caches, count, kracht, ok, refused
 
@@ -280,17 +279,12 @@ def test_the_series_is_moved_forward_only(session) -> None:
 @pytest.fixture
 def own_postgres() -> Iterator[Engine]:
     """A migrated PostgreSQL database of this test's own: the imports below really commit."""
-    admin_url = _postgres_or_skip()
-    name = f"kracht_import_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    engine = migrate(make_url(admin_url).set(database=name).render_as_string(hide_password=False))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with empty_postgres_database("kracht_import") as url:
+        engine = migrate(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def test_two_imports_of_one_file_at_once_make_its_members_once(own_postgres: Engine) -> None:

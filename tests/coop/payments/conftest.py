@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
 from sqlmodel import Session
 
+from coop.core.settings import get_settings
 from coop.ledger.chart import AccountCode
 from coop.ledger.schemas import Line
 from coop.payments.models import Payment, ProviderName
@@ -57,3 +60,17 @@ def make_payment(session: Session):
                               payer_email="bewoner@example.org")
 
     return factory
+
+
+@contextmanager
+def configured(**env: str) -> Iterator[None]:
+    """KRACHT_* settings for the block (e.g. a provider's key and fake base URL), read anew before and after."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(f"KRACHT_{name.upper()}", value)
+        get_settings.cache_clear()
+        try:
+            yield
+        finally:
+            get_settings.cache_clear()
+    get_settings.cache_clear()

@@ -36,7 +36,7 @@ from coop.payments.providers import ProviderError
 from coop.payments.providers.mollie import MollieProvider
 from coop.payments.schemas import CheckoutRequest
 from coop.payments.service import ProviderUnavailable, create_payment, get_payment, receive_notification
-from tests.coop.payments.conftest import TEST_PURPOSE
+from tests.coop.payments.conftest import TEST_PURPOSE, configured
 from tests.coop.payments.mollie_fake import MollieFake
 
 pytestmark = pytest.mark.usefixtures("purpose")
@@ -50,16 +50,8 @@ MOLLIE = AccountCode.MOLLIE_CLEARING
 @pytest.fixture
 def mollie() -> Iterator[MollieFake]:
     """A running fake Mollie API, and the settings pointing at it (restored and re-read afterwards)."""
-    with MollieFake() as fake, pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KRACHT_MOLLIE_API_KEY", KEY)
-        patch.setenv("KRACHT_MOLLIE_API_BASE", fake.base)
-        patch.setenv("KRACHT_PUBLIC_URL", PUBLIC_URL)
-        get_settings.cache_clear()
-        try:
-            yield fake
-        finally:
-            get_settings.cache_clear()
-    get_settings.cache_clear()
+    with MollieFake() as fake, configured(mollie_api_key=KEY, mollie_api_base=fake.base, public_url=PUBLIC_URL):
+        yield fake
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ from coop.payments.providers import ProviderError
 from coop.payments.providers.stripe import StripeProvider
 from coop.payments.schemas import CheckoutRequest, ProviderSnapshot
 from coop.payments.service import ProviderUnavailable, create_payment, get_payment, reconcile
-from tests.coop.payments.conftest import TEST_PURPOSE
+from tests.coop.payments.conftest import TEST_PURPOSE, configured
 from tests.coop.payments.stripe_fake import StripeFake, event, load, new_id, sign
 
 pytestmark = pytest.mark.usefixtures("purpose")
@@ -54,17 +54,9 @@ STRIPE = AccountCode.STRIPE_CLEARING
 @pytest.fixture
 def fake() -> Iterator[StripeFake]:
     """A running fake Stripe API and the settings pointing at it (restored and re-read afterwards)."""
-    with StripeFake() as running, pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KRACHT_STRIPE_API_KEY", KEY)
-        patch.setenv("KRACHT_STRIPE_WEBHOOK_SECRET", SECRET)
-        patch.setenv("KRACHT_STRIPE_API_BASE", running.base)
-        patch.setenv("KRACHT_PUBLIC_URL", PUBLIC_URL)
-        get_settings.cache_clear()
-        try:
-            yield running
-        finally:
-            get_settings.cache_clear()
-    get_settings.cache_clear()
+    with StripeFake() as running, configured(stripe_api_key=KEY, stripe_webhook_secret=SECRET,
+                                              stripe_api_base=running.base, public_url=PUBLIC_URL):
+        yield running
 
 
 def stripe_provider() -> StripeProvider:
