@@ -12,6 +12,7 @@ from coop.audit.api import router as audit_router
 from coop.auth.api import router as auth_router
 from coop.core.db import SessionDep
 from coop.core.errors import PROBLEM_JSON, install_error_handlers, problem
+from coop.core.http import HardeningMiddleware, RateLimiter
 from coop.core.settings import get_settings
 from coop.ledger.api import router as ledger_router
 from coop.members.api import router as members_router
@@ -34,6 +35,8 @@ def create_app() -> FastAPI:
                     "Amounts are integer euro cents; errors are RFC 9457 problem+json.",
     )
     install_error_handlers(app)
+    app.add_middleware(HardeningMiddleware, max_body_bytes=settings.max_body_bytes, hsts=settings.is_production)
+    app.state.rate_limiter = RateLimiter(per_minute=settings.public_posts_per_minute)
 
     api = APIRouter(prefix=API_PREFIX)
     for router in (auth_router, audit_router, ledger_router, payments_router, webhooks_router, members_router,

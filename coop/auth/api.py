@@ -13,12 +13,13 @@ from coop.auth.schemas import TokenOut, UserPublic
 from coop.auth.service import issue_token, revoke_token
 from coop.core.db import SessionDep
 from coop.core.errors import Unauthorized
+from coop.core.http import rate_limited
 from coop.core.settings import get_settings
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/token", response_model=TokenOut)
+@router.post("/token", response_model=TokenOut, dependencies=[Depends(rate_limited("sign_in"))])
 def sign_in(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
     """OAuth2 password flow: e-mail as `username`, returns an opaque bearer token."""
     settings = get_settings()

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     mollie_api_base: str | None = None
     payment_open_minutes: int = Field(default=30, ge=1)
 
+    max_body_bytes: int = Field(default=1_000_000, ge=1_000)
+    public_posts_per_minute: int = Field(default=30, ge=1)
+
     coop_name: str = "Coöperatie Kracht in NL U.A."
     coop_iban: str | None = None
     coop_bic: str | None = None

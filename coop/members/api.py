@@ -13,6 +13,7 @@ from coop.auth.models import Role
 from coop.auth.schemas import CurrentUser
 from coop.core.clock import today_amsterdam
 from coop.core.db import SessionDep
+from coop.core.http import rate_limited
 from coop.core.idempotency import IdempotencyDep
 from coop.members import documents, privacy, service
 from coop.members.models import FactKind, MemberKind, MemberStatus
@@ -44,7 +45,8 @@ Board = Annotated[CurrentUser, Depends(require_roles(Role.BOARD))]
 STAFF = (Role.BOARD, Role.TREASURER, Role.ADMIN)
 
 
-@router.post("/members", response_model=JoinOut, status_code=status.HTTP_201_CREATED)
+@router.post("/members", response_model=JoinOut, status_code=status.HTTP_201_CREATED,
+             dependencies=[Depends(rate_limited("join"))])
 def join(session: SessionDep, body: JoinIn, idem: IdempotencyDep) -> JoinOut:
     """Apply for membership: creates the applicant, the share order and its payment (open)."""
 

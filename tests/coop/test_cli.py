@@ -238,3 +238,23 @@ def test_sepa_payouts_needs_the_cooperatives_account_and_reports_nothing_due(
     result = ok(kracht("sepa", "payouts", "--out", str(out), "--on", "2027-12-31"))
     assert "0 payout(s)" in result.output and "no file written" in result.output
     assert not out.exists()
+
+
+def test_payments_reconcile_reports_what_changed(upgraded: str, engine) -> None:
+    from datetime import UTC, datetime
+
+    from coop.core.clock import frozen_clock
+    from coop.core.db import unit_of_work
+    from coop.members.schemas import JoinIn
+    from coop.members.service import join
+    from coop.payments.models import Payment, PaymentStatus, ProviderName
+    from coop.payments.service import provider_for
+
+    with frozen_clock(datetime(2026, 1, 1, 9, 0, tzinfo=UTC)), unit_of_work(engine) as session:
+        _, payment = join(session, data=JoinIn(kind="person", name="Verloren Webhook", email="w@example.org"))
+        provider_for(session, ProviderName.SANDBOX).choose(payment.provider_reference, PaymentStatus.PAID)
+    result = ok(kracht("payments", "reconcile"))
+    assert "1 payment(s) changed" in result.output and "open" in result.output and "paid" in result.output
+    with unit_of_work(engine) as session:
+        assert session.get(Payment, payment.id).status is PaymentStatus.PAID
+    assert "0 payment(s) changed" in ok(kracht("payments", "reconcile")).output
