@@ -22,6 +22,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
 os.environ["KRACHT_ENV"] = "test"
+os.environ.setdefault("KRACHT_COOP_KVK", "90000001")  # the supplier on test invoices
+os.environ.setdefault("KRACHT_COOP_VAT_ID", "NL004495445B01")
 
 from coop.app import create_app
 from coop.auth.models import Role, User

@@ -55,12 +55,33 @@ class Settings(BaseSettings):
     coop_name: str = "Coöperatie Kracht in NL U.A."
     coop_iban: str | None = None
     coop_bic: str | None = None
+    coop_address: str = "Oudegracht 1, 3511 AA Utrecht"
+    coop_kvk: str | None = None  # required on invoices: refused empty in production
+    coop_vat_id: str | None = None  # idem (btw-identificatienummer, NL...B01)
+    coop_email: str = "administratie@kracht.example"
+
+    subscription_grace_days: int = Field(default=30, ge=1)
+    subscription_reminder_days: tuple[int, int] = (7, 21)
+    subscription_notice_days: int = Field(default=30, ge=1)
+
+    smtp_host: str | None = None  # unset: notifications are kept for `kracht notifications list`
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_timeout_seconds: float = Field(default=20.0, gt=0)
+    mail_from: str = "Kracht in NL <noreply@kracht.example>"
 
     @model_validator(mode="after")
     def _refuse_demo_values_in_production(self) -> Settings:
         """Production must not run on the embedded defaults meant for a laptop."""
         if self.env is Environment.PRODUCTION and self.public_url.startswith("http://127.0.0.1"):
             raise ValueError("KRACHT_PUBLIC_URL must be set to the public address in production")
+        if self.env is Environment.PRODUCTION and not (self.coop_kvk and self.coop_vat_id):
+            raise ValueError("KRACHT_COOP_KVK and KRACHT_COOP_VAT_ID must be set in production (they go on invoices)")
+        if not 0 < self.subscription_reminder_days[0] < self.subscription_reminder_days[1] < \
+                self.subscription_grace_days:
+            raise ValueError("KRACHT_SUBSCRIPTION_REMINDER_DAYS must be two increasing days within the grace period")
         return self
 
     @property

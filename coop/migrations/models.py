@@ -12,8 +12,10 @@ import coop.core.jobs
 import coop.core.sequences
 import coop.ledger.models
 import coop.members.models
+import coop.notifications.models
 import coop.payments.models
-import coop.shares.models  # noqa: F401
+import coop.shares.models
+import coop.subscriptions.models  # noqa: F401
 
 
 def metadata() -> MetaData:

@@ -45,9 +45,18 @@ def test_production_refuses_an_explicit_loopback_url(monkeypatch: pytest.MonkeyP
         make_settings()
 
 
+def test_production_refuses_invoices_without_kvk_and_vat_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KRACHT_ENV", "production")
+    monkeypatch.setenv("KRACHT_PUBLIC_URL", "https://kracht.example.org")
+    with pytest.raises(ValidationError, match="KRACHT_COOP_KVK"):
+        make_settings()
+
+
 def test_production_with_a_public_url_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KRACHT_ENV", "production")
     monkeypatch.setenv("KRACHT_PUBLIC_URL", "https://kracht.example.org")
+    monkeypatch.setenv("KRACHT_COOP_KVK", "90000001")
+    monkeypatch.setenv("KRACHT_COOP_VAT_ID", "NL004495445B01")
     settings = make_settings()
     assert settings.env is Environment.PRODUCTION
     assert settings.is_production is True
