@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from coop.ledger.service import sync_chart
 from coop.shares.service import seed_share_classes
+from coop.subscriptions.service import seed_tiers
 
 
 @dataclass(frozen=True)
@@ -16,8 +17,10 @@ class ReferenceDataReport:
 
     accounts: int
     share_classes: int
+    tiers: int
 
 
 def seed_reference_data(session: Session) -> ReferenceDataReport:
     """Add what is missing (idempotent); the board's later edits are kept."""
-    return ReferenceDataReport(accounts=sync_chart(session), share_classes=seed_share_classes(session))
+    return ReferenceDataReport(accounts=sync_chart(session), share_classes=seed_share_classes(session),
+                               tiers=seed_tiers(session))

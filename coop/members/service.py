@@ -257,6 +257,14 @@ def ensure_may_act(session: Session, *, member: Member, user: CurrentUser, staff
         raise Forbidden("only the member, its representatives or the board can do this")
 
 
+def ensure_member_access(session: Session, *, member_id: uuid.UUID, user: CurrentUser,
+                         staff: tuple[Role, ...]) -> Member:
+    """The member, if `user` may act for it (itself, a representative, or one of the `staff` roles)."""
+    member = get_member(session, member_id=member_id)
+    ensure_may_act(session, member=member, user=user, staff=staff)
+    return member
+
+
 def add_representative(session: Session, *, member_id: uuid.UUID, email: str,
                        actor_id: uuid.UUID | None) -> Representative:
     """Let a user act for an organisation member; an unknown e-mail gets a member account without password."""

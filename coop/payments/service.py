@@ -9,8 +9,10 @@ notification that arrives twice, late or out of order cannot book twice.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import exc
@@ -389,6 +391,96 @@ def _end_recurring(session: Session, *, provider: PaymentProvider, subscription_
         return "unknown subscription"
     handler_for(first.purpose).on_recurring_ended(session, provider_subscription_id=subscription_id)
     return "subscription ended"
+
+
+def _recurring_provider(session: Session, name: ProviderName) -> Any:
+    """Stripe or Mollie, for managing a subscription they collect; ProviderUnavailable when not configured."""
+    if name not in (ProviderName.STRIPE, ProviderName.MOLLIE):
+        raise InvalidInput(f"{name.value} does not collect by itself", field="provider")
+    return provider_for(session, name)
+
+
+@contextmanager
+def _asking(name: ProviderName) -> Iterator[None]:
+    """A provider's refusal as a 502 that changes nothing."""
+    try:
+        yield
+    except ProviderError as error:
+        raise ProviderUnavailable(f"{name.value}: {error}", field="provider") from error
+
+
+def start_collection(
+    session: Session, *, first_payment_id: uuid.UUID, amount_cents: int, description: str, start_date: date,
+    metadata: dict[str, str], idempotency_key: str,
+) -> tuple[str | None, str]:
+    """After a paid first payment: (customer id, subscription id) of the provider's yearly collection from `start_date`.
+
+    Stripe made the subscription in its checkout; Mollie needs one on the mandate the first payment created.
+    """
+    payment = get_payment(session, payment_id=first_payment_id)
+    provider = _recurring_provider(session, payment.provider)
+    if payment.provider is ProviderName.STRIPE:
+        if not payment.provider_subscription_id:
+            raise Conflict("Stripe has not named the subscription of this payment yet", field="payment_id")
+        return None, payment.provider_subscription_id
+    with _asking(payment.provider):
+        customer_id = provider.customer_of(payment.provider_reference or "")
+        collection_id = provider.start_subscription(
+            customer_id, amount_cents, description, start_date, _subscription_webhook_url(), metadata,
+            idempotency_key=idempotency_key)
+    return customer_id, collection_id
+
+
+def stop_collection(session: Session, *, provider: ProviderName, subscription_id: str, customer_id: str | None,
+                    at_period_end: bool) -> None:
+    """Stop the provider renewing: Stripe at the period's end (or now), Mollie at once (nothing is due before)."""
+    chosen = _recurring_provider(session, provider)
+    with _asking(provider):
+        if provider is ProviderName.STRIPE:
+            if at_period_end:
+                chosen.set_cancel_at_period_end(subscription_id, True)
+            else:
+                chosen.cancel_now(subscription_id)
+        else:
+            chosen.cancel_subscription(_customer(customer_id), subscription_id)
+
+
+def resume_collection(
+    session: Session, *, provider: ProviderName, subscription_id: str, customer_id: str | None, amount_cents: int,
+    description: str, start_date: date, metadata: dict[str, str],
+) -> str:
+    """Undo `stop_collection(at_period_end=True)`; the id of the collection that goes on (Mollie: a new one)."""
+    chosen = _recurring_provider(session, provider)
+    with _asking(provider):
+        if provider is ProviderName.STRIPE:
+            chosen.set_cancel_at_period_end(subscription_id, False)
+            return subscription_id
+        return str(chosen.start_subscription(_customer(customer_id), amount_cents, description, start_date,
+                                             _subscription_webhook_url(), metadata,
+                                             idempotency_key=f"resume:{subscription_id}:{start_date.isoformat()}"))
+
+
+def change_collection_amount(session: Session, *, provider: ProviderName, subscription_id: str,
+                             customer_id: str | None, amount_cents: int, description: str) -> None:
+    """Collect a different amount from the next renewal on."""
+    chosen = _recurring_provider(session, provider)
+    with _asking(provider):
+        if provider is ProviderName.STRIPE:
+            chosen.change_amount(subscription_id, amount_cents, description)
+        else:
+            chosen.change_subscription_amount(_customer(customer_id), subscription_id, amount_cents, description)
+
+
+def _customer(customer_id: str | None) -> str:
+    """Mollie addresses a subscription through its customer."""
+    if not customer_id:
+        raise Conflict("the provider's customer of this subscription is not known", field="provider")
+    return customer_id
+
+
+def _subscription_webhook_url() -> str:
+    """Where Mollie reports the payments it makes by itself for our subscriptions."""
+    return f"{get_settings().public_url.rstrip('/')}/api/v1/webhooks/mollie/subscriptions"
 
 
 def confirm_transfer(session: Session, *, payment_id: uuid.UUID) -> Payment:

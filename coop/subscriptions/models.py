@@ -45,7 +45,7 @@ class EndReason(StrEnum):
 
     CANCELED = "canceled"  # by the member or the board: stays active until the paid period ends
     PROVIDER_ENDED = "provider_ended"  # Stripe or Mollie stopped collecting (e.g. after failed retries)
-    REPLACED = "replaced"  # a pending subscription given up for a new attempt
+    LAPSED = "lapsed"  # the renewal was not paid within the grace period
 
 
 class Subscription(SQLModel, table=True):
@@ -150,12 +150,13 @@ class Invoice(SQLModel, table=True):
 
 
 class RevenueDeferral(SQLModel, table=True):
-    """Net revenue of an invoice (or credit note, negative) that belongs to next calendar year (2600)."""
+    """Net revenue of an invoice (or credit note, negative) that belongs to a later calendar year (2600)."""
 
     __tablename__ = "revenue_deferral"
+    __table_args__ = (UniqueConstraint("invoice_id", "release_on", name="uq_revenue_deferral"),)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    invoice_id: uuid.UUID = Field(foreign_key="invoice.id", unique=True)
+    invoice_id: uuid.UUID = Field(foreign_key="invoice.id", index=True)
     amount_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
     release_on: date = Field(index=True)
     released_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -154,6 +154,28 @@ class MollieProvider:
             subscription = customer.subscriptions.create(data, idempotency_key=idempotency_key)
         return _identifier(subscription.get("id"), "sub_", "subscription")
 
+    def customer_of(self, provider_reference: str) -> str:
+        """The customer a (first) payment was made for: whose mandate later renewals use."""
+        return _identifier(self._payment(provider_reference).get("customerId"), "cst_", "customer")
+
+    def cancel_subscription(self, customer_id: str, subscription_id: str) -> None:
+        """DELETE the subscription: Mollie collects nothing more (a subscription already gone is fine)."""
+        customer = Customer({"id": _identifier(customer_id, "cst_", "customer")}, self._api())
+        try:
+            with self._calling("cancel the subscription"):
+                customer.subscriptions.delete(_identifier(subscription_id, "sub_", "subscription"))
+        except ProviderError as error:
+            if not isinstance(error.__cause__, NotFoundError):
+                raise
+
+    def change_subscription_amount(self, customer_id: str, subscription_id: str, amount_cents: int,
+                                   description: str) -> None:
+        """PATCH the amount Mollie collects from the next renewal on."""
+        customer = Customer({"id": _identifier(customer_id, "cst_", "customer")}, self._api())
+        with self._calling("change the subscription"):
+            customer.subscriptions.update(_identifier(subscription_id, "sub_", "subscription"),
+                                          {"amount": _amount(amount_cents), "description": description})
+
     def fetch_renewal(self, provider_reference: str) -> tuple[Renewal, ProviderSnapshot] | None:
         """A payment Mollie made by itself for one of our subscriptions, with its state; None if it is not one.
 

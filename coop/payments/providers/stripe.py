@@ -168,6 +168,37 @@ class StripeProvider:
             raise ProviderError(f"Stripe {status} refund {refund_id}" + (f" ({str(reason)[:80]})" if reason else ""))
         raise ProviderError(f"Stripe answered an unknown refund status {str(status)[:40]!r}")
 
+    # -- recurring -------------------------------------------------------------------------------------
+
+    def set_cancel_at_period_end(self, subscription_id: str, cancel: bool) -> None:
+        """Stop (or go on) renewing at the end of the paid period; Stripe keeps the subscription until then."""
+        _identifier(subscription_id, "sub_", "subscription")
+        with self._calling("change the subscription"):
+            self._api().v1.subscriptions.update(subscription_id, params={"cancel_at_period_end": cancel})
+
+    def cancel_now(self, subscription_id: str) -> None:
+        """Cancel at once (a lapsed member): no further attempts or renewals."""
+        _identifier(subscription_id, "sub_", "subscription")
+        with self._calling("cancel the subscription"):
+            self._api().v1.subscriptions.cancel(subscription_id)
+
+    def change_amount(self, subscription_id: str, amount_cents: int, description: str) -> None:
+        """Charge `amount_cents` a year from the next renewal on (no proration of the paid period)."""
+        _identifier(subscription_id, "sub_", "subscription")
+        with self._calling("show the subscription"):
+            subscription = self._api().v1.subscriptions.retrieve(subscription_id).to_dict()
+        items = (subscription.get("items") or {}).get("data") or []
+        item = items[0] if items and isinstance(items[0], dict) else None
+        product = _id_of((item or {}).get("price", {}).get("product")) if item else None
+        if item is None or product is None:
+            raise ProviderError(f"Stripe subscription {subscription_id} has no price to change")
+        with self._calling("change the subscription"):
+            self._api().v1.subscriptions.update(subscription_id, params={
+                "items": [{"id": str(item["id"]), "price_data": {
+                    "currency": CURRENCY, "product": product, "unit_amount": amount_cents,
+                    "recurring": {"interval": "year"}}}],
+                "proration_behavior": "none", "description": description[:500]})
+
     # -- webhooks --------------------------------------------------------------------------------------
 
     def parse_webhook(self, payload: bytes, signature: str | None) -> ProviderEventData:

@@ -1,0 +1,51 @@
+"""Shared steps of the subscription tests: subscribe, pay on the sandbox page, run the daily jobs on a day."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlmodel import Session, select
+
+from coop.core.jobs import Job, JobStatus
+from coop.notifications.models import Notification
+from coop.subscriptions.jobs import ADVANCE_JOB, advance_one, daily
+from tests.coop.members.support import PERSON, join_and_pay, on
+
+
+def member_who_joined(client, body: dict | None = None) -> str:
+    """A member who joined and paid their share (today, as the clock says); their id."""
+    return join_and_pay(client, body or PERSON)["member"]["id"]
+
+
+def subscribe(client, member_id: str, headers: dict[str, str], provider: str = "sandbox") -> dict:
+    """POST the subscription; the 201 body."""
+    response = client.post(f"/api/v1/members/{member_id}/subscription", json={"provider": provider},
+                           headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def pay(client, payment_id: str, outcome: str = "paid") -> None:
+    """Press a button on the sandbox checkout page."""
+    response = client.post(f"/sandbox/checkout/{payment_id}", data={"outcome": outcome}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+
+
+def run_daily(session: Session, day: date) -> None:
+    """What the worker does on `day`: the daily pass and the per-subscription jobs it queued."""
+    with on(day):
+        daily(session)
+        queued = session.exec(select(Job).where(Job.name == ADVANCE_JOB, Job.status == JobStatus.QUEUED)).all()
+        for job in queued:
+            advance_one(session, **job.args)
+            job.status = JobStatus.DONE
+            session.add(job)
+        session.flush()
+
+
+def messages(session: Session, member_id: str, template: str) -> list[Notification]:
+    """The notifications of one template queued for the member, oldest first."""
+    return list(session.exec(select(Notification).where(Notification.member_id == uuid.UUID(member_id),
+                                                        Notification.template == template)
+                             .order_by(Notification.created_at)).all())

@@ -1,0 +1,104 @@
+"""A subscription's life through the API: subscribe, invoice, renew a year later, miss a payment, lapse."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from coop.auth.models import Role
+from coop.ledger.chart import AccountCode
+from coop.ledger.queries import balance
+from tests.coop.members.support import on, own_headers
+from tests.coop.subscriptions.support import member_who_joined, messages, pay, run_daily, subscribe
+
+
+def status_on(client, member_id: str, headers: dict[str, str], day: date) -> dict:
+    """GET the subscription as of `day`."""
+    response = client.get(f"/api/v1/members/{member_id}/subscription", params={"at": day.isoformat()},
+                          headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_tiers_are_public_and_follow_the_price_list(client) -> None:
+    response = client.get("/api/v1/tiers")
+    assert response.status_code == 200
+    assert {t["code"]: (t["price_cents"], t["interval"], t["vat_rate_bp"], t["prices_include_vat"])
+            for t in response.json()} == {"person": (9900, "year", 2100, True),
+                                         "organisation": (100000, "year", 2100, True)}
+    person = next(t for t in response.json() if t["code"] == "person")
+    assert set(person["member_kinds"]) == {"person", "initiative", "social_enterprise"}
+
+
+def test_a_person_subscribes_renews_misses_a_payment_and_lapses(client, session, make_user) -> None:
+    with on(date(2026, 11, 29)):
+        member_id = member_who_joined(client)
+        headers = own_headers(session, make_user, member_id)
+        started = subscribe(client, member_id, headers)
+        assert started["subscription"]["status"] == "pending"
+        assert started["payment"]["amount_cents"] == 9900
+        pay(client, started["payment"]["id"])
+
+    # The first invoice: VAT split out of EUR 99, and the part of the year that falls in 2027 deferred.
+    [invoice] = client.get(f"/api/v1/members/{member_id}/invoices", headers=headers).json()
+    assert (invoice["number"], invoice["date"]) == ("2026-00001", "2026-11-29")
+    assert (invoice["net_cents"], invoice["vat_cents"], invoice["gross_cents"]) == (8182, 1718, 9900)
+    assert (invoice["supply_from"], invoice["supply_until"]) == ("2026-11-29", "2027-11-28")
+    assert balance(session, account=AccountCode.SUBSCRIPTION_REVENUE) == -740  # 33 of 365 days in 2026
+    assert balance(session, account=AccountCode.DEFERRED_SUBSCRIPTIONS) == -7442
+    assert balance(session, account=AccountCode.VAT_PAYABLE) == -1718
+    assert balance(session, account=AccountCode.MEMBER_RECEIVABLES, member_id=uuid.UUID(member_id)) == 0
+    pdf = client.get(invoice["pdf_url"].removeprefix("http://127.0.0.1:8000"), headers=headers)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+    first = status_on(client, member_id, headers, date(2026, 12, 1))
+    assert (first["status"], first["period_start"], first["period_end"]) == ("active", "2026-11-29", "2027-11-29")
+
+    # 1 January: the deferred part becomes revenue of 2027.
+    run_daily(session, date(2027, 1, 2))
+    assert balance(session, account=AccountCode.DEFERRED_SUBSCRIPTIONS) == 0
+    assert balance(session, account=AccountCode.SUBSCRIPTION_REVENUE, at=date(2027, 1, 1)) == -8182
+
+    # 30 days ahead: a notice and (sandbox payers are billed by us) the payment for the next year.
+    run_daily(session, date(2027, 10, 30))
+    assert len(messages(session, member_id, "renewal_upcoming")) == 1
+    renewal = status_on(client, member_id, headers, date(2027, 10, 30))["open_payment"]
+    with on(date(2027, 11, 5)):
+        pay(client, renewal["id"])
+    renewed = status_on(client, member_id, headers, date(2027, 12, 1))
+    assert (renewed["status"], renewed["period_start"], renewed["period_end"]) == (
+        "active", "2027-11-29", "2028-11-29")  # one year from the previous end, not from the payment date
+    assert [i["number"] for i in client.get(f"/api/v1/members/{member_id}/invoices",
+                                            headers=headers).json()] == ["2026-00001", "2027-00001"]
+
+    # The next year goes unpaid: two reminders, then the lapse after 30 days of grace.
+    for day in (date(2028, 10, 30), date(2028, 11, 29), date(2028, 12, 6), date(2028, 12, 7), date(2028, 12, 20),
+                date(2028, 12, 28), date(2028, 12, 29), date(2028, 12, 30)):
+        run_daily(session, day)
+    assert status_on(client, member_id, headers, date(2028, 11, 28))["status"] == "active"
+    past_due = status_on(client, member_id, headers, date(2028, 12, 1))
+    assert (past_due["status"], past_due["due_on"], past_due["lapses_on"]) == ("past_due", "2028-11-29", "2028-12-29")
+    lapsed = status_on(client, member_id, headers, date(2028, 12, 29))
+    assert lapsed["status"] == "lapsed"
+    assert [(s["kind"], s["on"]) for s in lapsed["steps"]] == [
+        ("renewal_notice", "2027-10-30"), ("billed", "2027-10-30"),
+        ("renewal_notice", "2028-10-30"), ("billed", "2028-10-30"),
+        ("reminder_1", "2028-12-06"), ("reminder_2", "2028-12-20"), ("lapsed", "2028-12-29")]
+    reminders = messages(session, member_id, "reminder")
+    assert [m.context["reminder_number"] for m in reminders] == ["1", "2"]
+    assert all(m.context["pay_url"] for m in reminders)
+    assert len(messages(session, member_id, "lapsed")) == 1
+    assert len(messages(session, member_id, "invoice")) == 2
+
+
+def test_the_board_sees_a_subscription_others_do_not(client, session, auth_headers, make_user) -> None:
+    member_id = member_who_joined(client)
+    subscribe(client, member_id, auth_headers(Role.TREASURER))
+    assert client.get(f"/api/v1/members/{member_id}/subscription").status_code == 401
+    stranger = auth_headers(Role.MEMBER)
+    assert client.get(f"/api/v1/members/{member_id}/subscription", headers=stranger).status_code == 403
+    assert client.post(f"/api/v1/members/{member_id}/subscription", json={"provider": "sandbox"},
+                       headers=stranger).status_code == 403
+    assert client.get(f"/api/v1/members/{member_id}/invoices", headers=stranger).status_code == 403
+    assert client.get(f"/api/v1/members/{member_id}/subscription",
+                      headers=auth_headers(Role.BOARD)).json()["status"] == "pending"
