@@ -16,10 +16,13 @@ from coop.core.http import HardeningMiddleware, RateLimiter
 from coop.core.settings import get_settings
 from coop.ledger.api import router as ledger_router
 from coop.members.api import router as members_router
+from coop.notifications import jobs as notification_jobs  # noqa: F401  (registers the notification jobs)
 from coop.payments import jobs as payment_jobs  # noqa: F401  (registers the payment jobs)
 from coop.payments.api import router as payments_router
 from coop.payments.api import sandbox_router, webhooks_router
 from coop.shares.api import router as shares_router
+from coop.subscriptions import jobs as subscription_jobs  # noqa: F401  (registers the subscription jobs)
+from coop.subscriptions.api import router as subscriptions_router
 
 API_PREFIX = "/api/v1"
 
@@ -40,7 +43,7 @@ def create_app() -> FastAPI:
 
     api = APIRouter(prefix=API_PREFIX)
     for router in (auth_router, audit_router, ledger_router, payments_router, webhooks_router, members_router,
-                   shares_router):
+                   shares_router, subscriptions_router):
         api.include_router(router)
     app.include_router(api)
     app.include_router(sandbox_router)

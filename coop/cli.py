@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -13,11 +14,12 @@ import uvicorn
 from alembic import command
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from coop.auth.models import Role
 from coop.auth.service import create_user
 from coop.core import jobs
-from coop.core.clock import frozen_clock
+from coop.core.clock import AMSTERDAM, frozen_clock
 from coop.core.db import get_engine, unit_of_work
 from coop.core.errors import KrachtError
 from coop.core.money import format_eur
@@ -26,9 +28,13 @@ from coop.demo import seed_demo
 from coop.members.importer import import_members
 from coop.members.payouts import write_payout_file
 from coop.migrations import alembic_config
+from coop.notifications import jobs as notification_jobs  # noqa: F401  (registers the notification jobs)
+from coop.notifications.models import NotificationStatus
+from coop.notifications.queries import get_notification, list_notifications
 from coop.payments import jobs as payment_jobs  # noqa: F401  (registers the payment jobs)
 from coop.payments.service import reconcile
 from coop.reference_data import seed_reference_data
+from coop.subscriptions import jobs as subscription_jobs  # noqa: F401  (registers the subscription jobs)
 
 app = typer.Typer(help="Kracht: the cooperative's administration and crowdfunding backend.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -38,6 +44,7 @@ jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
 payments_app = typer.Typer(help="Payments.", no_args_is_help=True)
 members_app = typer.Typer(help="Members.", no_args_is_help=True)
 sepa_app = typer.Typer(help="SEPA files for the bank.", no_args_is_help=True)
+notifications_app = typer.Typer(help="E-mail to members: queued, sent, or held without SMTP.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(demo_app, name="demo")
@@ -45,6 +52,7 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(payments_app, name="payments")
 app.add_typer(members_app, name="members")
 app.add_typer(sepa_app, name="sepa")
+app.add_typer(notifications_app, name="notifications")
 
 console = Console(stderr=True)
 
@@ -61,8 +69,8 @@ def db_upgrade(revision: str = "head") -> None:
     command.upgrade(alembic_config(get_settings().database_url), revision)
     with unit_of_work() as session:
         added = seed_reference_data(session)
-    console.print(f"database at {revision}; {added.accounts} ledger accounts and {added.share_classes} share "
-                  "classes added")
+    console.print(f"database at {revision}; {added.accounts} ledger accounts, {added.share_classes} share "
+                  f"classes and {added.tiers} subscription tiers added", soft_wrap=True)
 
 
 @db_app.command("revision")
@@ -109,7 +117,7 @@ def demo_seed() -> None:
         table.add_row(demo_user.role, demo_user.email,
                       demo_user.password if settings.env == "development" else "(hidden)")
     console.print(table)
-    console.print(f"{report.members} demo member(s) added")
+    console.print(f"{report.members} demo member(s) and {report.subscriptions} subscription(s) added")
 
 
 @members_app.command("import")
@@ -216,6 +224,57 @@ def sepa_payouts(
     Console().print(table)
     if result.left_out:
         raise typer.Exit(code=2)
+
+
+@notifications_app.command("list")
+def notifications_list(
+    status: Annotated[NotificationStatus | None, typer.Option(help="Only this status.")] = None,
+    member: Annotated[uuid.UUID | None, typer.Option(help="Only this member's id.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
+) -> None:
+    """List notifications, newest first (held ones are what would have been mailed without SMTP)."""
+    with unit_of_work() as session:
+        found = list_notifications(session, status=status, member_id=member, limit=limit)
+    table = Table(title=f"{len(found)} notification(s)")
+    for column in ("id", "created", "status", "template", "recipient", "subject"):
+        table.add_column(column)
+    for notification in found:
+        # Text(): a subject is data, not rich markup ("[Kracht]" must print as written).
+        table.add_row(str(notification.id), f"{notification.created_at.astimezone(AMSTERDAM):%Y-%m-%d %H:%M}",
+                      notification.status.value, f"{notification.template} ({notification.locale})",
+                      Text(notification.recipient), Text(notification.subject))
+    Console().print(table)
+
+
+@notifications_app.command("show")
+def notifications_show(notification_id: Annotated[str, typer.Argument(metavar="ID", help="As listed.")]) -> None:
+    """Print one notification in full: its headers, status and the message as the member reads it."""
+    try:
+        wanted = uuid.UUID(notification_id)
+    except ValueError as exc:
+        raise _fail(f"not a notification id: {notification_id!r}") from exc
+    with unit_of_work() as session:
+        notification = get_notification(session, notification_id=wanted)
+    if notification is None:
+        raise _fail(f"no notification {wanted}")
+    minute = "%Y-%m-%d %H:%M"
+    header = {
+        "Id": str(notification.id),
+        "Status": notification.status.value,
+        "Attempts": str(notification.attempts),
+        "Created": notification.created_at.astimezone(AMSTERDAM).strftime(minute),
+        "Sent": notification.sent_at.astimezone(AMSTERDAM).strftime(minute) if notification.sent_at else None,
+        "Template": f"{notification.template} ({notification.locale})",
+        "Member": str(notification.member_id) if notification.member_id else None,
+        "To": notification.recipient,
+        "Subject": notification.subject,
+        "Attachment": notification.attachment_url,
+        "Last error": notification.last_error,
+    }
+    for name, value in header.items():
+        if value is not None:
+            typer.echo(f"{name + ':':<12}{value}")
+    typer.echo(f"\n{notification.body}", nl=False)
 
 
 @app.command("worker")
