@@ -21,6 +21,7 @@ from coop.core.settings import Settings
 from coop.members.importer import COLUMNS, import_members
 from coop.members.models import MemberKind
 from coop.reference_data import seed_reference_data
+from coop.subscriptions.demo import seed_demo_subscriptions
 
 DEMO_DOMAIN = "demo.kracht.nl"
 DEMO_MEMBERS = 300
@@ -46,6 +47,7 @@ class DemoReport:
     created: int = 0
     users: list[DemoUser] = field(default_factory=list)
     members: int = 0
+    subscriptions: int = 0
 
 
 def demo_password(role: Role, settings: Settings) -> str:
@@ -70,6 +72,8 @@ def seed_demo(session: Session, *, settings: Settings, members: int = DEMO_MEMBE
     if imported.errors:
         raise Conflict(f"the demo members could not be imported: {imported.errors[:3]}")
     report.members = imported.imported
+    report.subscriptions = seed_demo_subscriptions(session, today=today_amsterdam(), seed=DEMO_SEED,
+                                                   public_url=settings.public_url)
     return report
 
 

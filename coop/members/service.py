@@ -32,6 +32,7 @@ from coop.members.models import (
 )
 from coop.members.queries import status_at
 from coop.members.schemas import JoinIn
+from coop.notifications.service import notify
 from coop.payments.models import Payment
 from coop.payments.purposes import PurposeHandler, register_purpose
 from coop.payments.service import create_payment
@@ -113,13 +114,16 @@ def join(session: Session, *, data: JoinIn) -> tuple[Member, Payment]:
 
 
 def activate(session: Session, *, member: Member, effective_on: date) -> None:
-    """An applicant becomes a member: the next member number, once."""
+    """An applicant becomes a member: the next member number and a welcome, once."""
     if status_at(session, member_id=member.id, at=effective_on) is not MemberStatus.APPLICANT:
         return
     if member.member_number is None:
         member.member_number = next_number(session, series=MEMBER_NUMBER_SERIES)
         session.add(member)
     add_fact(session, member=member, kind=FactKind.ACTIVATED, effective_on=effective_on)
+    notify(session, template="welcome", recipient=member.email, member_id=member.id,
+           dedupe_key=f"welcome:{member.id}",
+           context={"member_name": member.name, "member_number": str(member.member_number)})
 
 
 class ShareOrderPurpose(PurposeHandler):

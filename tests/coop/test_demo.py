@@ -26,6 +26,8 @@ from coop.members.models import KVK_REQUIRED, Member, MemberKind, MemberStatus
 from coop.members.queries import members_with_status
 from coop.shares.models import ShareOperation
 from coop.shares.queries import holdings_at
+from coop.subscriptions.models import Invoice, RevenueDeferral, Subscription, SubscriptionStatus
+from coop.subscriptions.service import status_of
 from tests.coop.test_cli import clear_caches, count, kracht, ok
 
 
@@ -88,7 +90,7 @@ def test_kracht_demo_seed_twice_adds_the_members_once(dev_db: Engine) -> None:
 
     first = ok(kracht("demo", "seed"))
 
-    assert f"{DEMO_MEMBERS} demo member(s) added" in first.output
+    assert f"{DEMO_MEMBERS} demo member(s) and {DEMO_MEMBERS} subscription(s) added" in first.output
     assert count(engine, Member) == DEMO_MEMBERS
     written_once = (count(engine, ShareOperation), count(engine, JournalEntry))
     with Session(engine) as session:
@@ -107,9 +109,19 @@ def test_kracht_demo_seed_twice_adds_the_members_once(dev_db: Engine) -> None:
         today = today_amsterdam()
         assert -balance(session, account=AccountCode.SHARE_CAPITAL, at=today) == sum(
             h.quantity * h.nominal_cents for h in holdings_at(session, at=today))
+        # Three years of subscriptions: mostly renewed, some lapsed or cancelled; last year's deferral released.
+        statuses = Counter(status_of(session, subscription=s, at=today).status
+                           for s in session.exec(select(Subscription)).all())
+        assert statuses[SubscriptionStatus.ACTIVE] > DEMO_MEMBERS * 3 // 4
+        assert statuses[SubscriptionStatus.LAPSED] > 0 and statuses[SubscriptionStatus.CANCELED] > 0
+        assert {i.issued_on.year for i in session.exec(select(Invoice)).all()} >= {today.year - 2, today.year}
+        deferred = session.exec(select(RevenueDeferral)).all()
+        assert all(d.released_at is not None for d in deferred if d.release_on <= today)
+        assert -balance(session, account=AccountCode.DEFERRED_SUBSCRIPTIONS, at=today) == sum(
+            d.amount_cents for d in deferred if d.release_on > today)
 
     second = ok(kracht("demo", "seed"))
 
-    assert "0 demo member(s) added" in second.output and "already present" in second.output
+    assert "0 demo member(s) and 0 subscription(s) added" in second.output and "already present" in second.output
     assert count(engine, Member) == DEMO_MEMBERS
     assert (count(engine, ShareOperation), count(engine, JournalEntry)) == written_once

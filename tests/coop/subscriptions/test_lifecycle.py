@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+import pytest
+
 from coop.auth.models import Role
 from coop.ledger.chart import AccountCode
 from coop.ledger.queries import balance
@@ -102,3 +104,99 @@ def test_the_board_sees_a_subscription_others_do_not(client, session, auth_heade
     assert client.get(f"/api/v1/members/{member_id}/invoices", headers=stranger).status_code == 403
     assert client.get(f"/api/v1/members/{member_id}/subscription",
                       headers=auth_headers(Role.BOARD)).json()["status"] == "pending"
+
+
+def test_a_bank_transfer_payer_is_invoiced_when_billed_and_an_unpaid_invoice_is_credited_at_lapse(
+        client, session, auth_headers, make_user) -> None:
+    treasurer = auth_headers(Role.TREASURER)
+    with on(date(2026, 3, 1)):
+        member_id = member_who_joined(client)
+    headers = own_headers(session, make_user, member_id)  # a token of today: valid on the dates used below
+    with on(date(2026, 3, 1)):
+        started = subscribe(client, member_id, headers, provider="bank_transfer")
+    # The invoice comes at once, with the payment reference the transfer must quote; the receivable is open.
+    [invoice] = client.get(f"/api/v1/members/{member_id}/invoices", headers=headers).json()
+    assert invoice["payment_reference"] == started["payment"]["reference"]
+    member = uuid.UUID(member_id)
+    assert balance(session, account=AccountCode.MEMBER_RECEIVABLES, member_id=member) == 9900
+    assert started["subscription"]["status"] == "pending"
+    with on(date(2026, 3, 10)):
+        confirmed = client.post(f"/api/v1/payments/{started['payment']['id']}/confirm-transfer", headers=treasurer)
+        assert confirmed.status_code == 200, confirmed.text
+    assert balance(session, account=AccountCode.MEMBER_RECEIVABLES, member_id=member) == 0
+    assert status_on(client, member_id, headers, date(2026, 3, 10))["status"] == "active"
+    assert len(client.get(f"/api/v1/members/{member_id}/invoices", headers=headers).json()) == 1
+
+    # A year on, the renewal invoice is not paid: at the lapse it is credited in its own series.
+    for day in (date(2027, 1, 30), date(2027, 3, 8), date(2027, 3, 22), date(2027, 3, 31)):
+        run_daily(session, day)
+    assert status_on(client, member_id, headers, date(2027, 3, 31))["status"] == "lapsed"
+    numbers = [(i["number"], i["kind"], i["gross_cents"])
+               for i in client.get(f"/api/v1/members/{member_id}/invoices", headers=headers).json()]
+    assert numbers == [("2026-00001", "invoice", 9900), ("2027-00001", "invoice", 9900),
+                       ("C2027-00001", "credit_note", -9900)]
+    assert balance(session, account=AccountCode.MEMBER_RECEIVABLES, member_id=member) == 0
+    renewal_invoice = messages(session, member_id, "invoice")[-1]
+    assert renewal_invoice.context["payment_reference"] and renewal_invoice.context["iban"] is None  # no IBAN set
+
+
+def test_cancel_keeps_the_paid_year_and_resume_undoes_it(client, session, make_user) -> None:
+    with on(date(2026, 5, 1)):
+        member_id = member_who_joined(client)
+    headers = own_headers(session, make_user, member_id)
+    with on(date(2026, 5, 1)):
+        pay(client, subscribe(client, member_id, headers)["payment"]["id"])
+        canceled = client.post(f"/api/v1/members/{member_id}/subscription/cancel", headers=headers)
+        assert canceled.status_code == 200, canceled.text
+        body = canceled.json()
+        assert (body["status"], body["cancel_at_period_end"], body["ends_on"]) == ("active", True, "2027-05-01")
+        again = client.post(f"/api/v1/members/{member_id}/subscription/cancel", headers=headers)
+        assert again.status_code == 409 and again.headers["content-type"] == "application/problem+json"
+    run_daily(session, date(2027, 4, 1))  # no notice or bill for a canceled subscription
+    assert messages(session, member_id, "renewal_upcoming") == []
+    assert status_on(client, member_id, headers, date(2027, 5, 1))["status"] == "canceled"
+    with on(date(2026, 6, 1)):
+        resumed = client.post(f"/api/v1/members/{member_id}/subscription/resume", headers=headers)
+        assert resumed.status_code == 200, resumed.text
+        assert (resumed.json()["cancel_at_period_end"], resumed.json()["ends_on"]) == (False, None)
+    assert status_on(client, member_id, headers, date(2027, 5, 1))["status"] == "past_due"
+
+
+def test_subscribing_twice_is_a_conflict_and_a_failed_first_payment_can_be_retried(client, session,
+                                                                                   make_user) -> None:
+    member_id = member_who_joined(client)
+    headers = own_headers(session, make_user, member_id)
+    first = subscribe(client, member_id, headers)
+    still_open = client.post(f"/api/v1/members/{member_id}/subscription", json={"provider": "sandbox"},
+                             headers=headers)
+    assert still_open.status_code == 409 and still_open.json()["field"] == "provider"
+    pay(client, first["payment"]["id"], outcome="failed")
+    retried = subscribe(client, member_id, headers)
+    assert retried["subscription"]["id"] == first["subscription"]["id"]
+    assert retried["payment"]["id"] != first["payment"]["id"]
+    pay(client, retried["payment"]["id"])
+    assert client.get(f"/api/v1/members/{member_id}/subscription", headers=headers).json()["status"] == "active"
+    running = client.post(f"/api/v1/members/{member_id}/subscription", json={"provider": "sandbox"}, headers=headers)
+    assert running.status_code == 409
+    assert messages(session, member_id, "invoice")[0].context["invoice_number"].endswith("-00001")
+
+
+@pytest.mark.parametrize(("body", "field"), [({"provider": "paypal"}, "provider"),
+                                             ({"provider": "sandbox", "return_url": "javascript:x"}, "return_url"),
+                                             ({"provider": "sandbox", "method": "x" * 40}, "method")])
+def test_bad_input_is_a_problem_naming_the_field(client, session, make_user, body, field) -> None:
+    member_id = member_who_joined(client)
+    response = client.post(f"/api/v1/members/{member_id}/subscription", json=body,
+                           headers=own_headers(session, make_user, member_id))
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["field"] == field
+    assert client.get(f"/api/v1/members/{member_id}/subscription",
+                      headers=own_headers(session, make_user, member_id)).status_code == 404
+
+
+def test_a_new_member_is_welcomed_once(client, session) -> None:
+    member_id = member_who_joined(client)
+    [welcome] = messages(session, member_id, "welcome")
+    assert welcome.recipient == "fatima@example.org" and welcome.context["member_number"].isdigit()
+    assert "Fatima el Amrani" in welcome.body
