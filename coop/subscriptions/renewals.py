@@ -117,13 +117,16 @@ def _remind(session: Session, subscription: Subscription, period: SubscriptionPe
     pay_url = None
     amount = next_period.amount_cents if next_period else service.charge_of(
         service.get_tier(session, code=subscription.tier_code)).gross_cents
+    provider_retries = subscription.provider in service.PROVIDER_COLLECTED and subscription.ends_on is None
     if subscription.provider not in service.PROVIDER_COLLECTED and next_period is not None:
         pay_url = service.retry_period_payment(session, subscription=subscription, period=next_period).checkout_url
+    elif not provider_retries:  # the provider gave up: the member subscribes again
+        pay_url = _resubscribe_url(member.id)
     service.notify_member(session, member, "reminder", dedupe_key=f"{kind.value}:{period.id}",
                           reminder_number="1" if kind is StepKind.REMINDER_1 else "2",
                           due_date=f"{due:%d-%m-%Y}", amount=format_eur(amount),
                           lapse_date=f"{due + service.grace():%d-%m-%Y}", pay_url=pay_url,
-                          collected_by_provider=subscription.provider in service.PROVIDER_COLLECTED)
+                          collected_by_provider=provider_retries)
 
 
 def _lapse(session: Session, subscription: Subscription, due: date, today: date) -> None:
@@ -135,7 +138,12 @@ def _lapse(session: Session, subscription: Subscription, due: date, today: date)
                           lapsed_on=f"{today:%d-%m-%Y}",
                           amount=format_eur(service.charge_of(service.get_tier(
                               session, code=subscription.tier_code)).gross_cents),
-                          resubscribe_url=f"{get_settings().public_url.rstrip('/')}/members/{member.id}/subscription")
+                          resubscribe_url=_resubscribe_url(member.id))
+
+
+def _resubscribe_url(member_id: uuid.UUID) -> str:
+    """Where a member starts a subscription again."""
+    return f"{get_settings().public_url.rstrip('/')}/members/{member_id}/subscription"
 
 
 def subscriptions_to_advance(session: Session, *, today: date) -> list[uuid.UUID]:

@@ -146,7 +146,9 @@ def start_subscription(
         state = status_of(session, subscription=subscription, at=today)
         if state.status is SubscriptionStatus.PENDING and subscription.ends_on is None:
             return subscription, _retry_first_payment(session, subscription, member, provider, method, return_url)
-        if state.status not in (SubscriptionStatus.LAPSED, SubscriptionStatus.CANCELED):
+        provider_gave_up = subscription.end_reason is EndReason.PROVIDER_ENDED and state.status is not \
+            SubscriptionStatus.ACTIVE
+        if state.status not in (SubscriptionStatus.LAPSED, SubscriptionStatus.CANCELED) and not provider_gave_up:
             raise Conflict(f"this member already has a subscription ({state.status.value})", field="member_id")
     tier = tier_for(session, kind=member.kind)
     subscription = Subscription(member_id=member.id, tier_code=tier.code, provider=provider, started_on=today,
@@ -450,7 +452,8 @@ def _period_paid_by(session: Session, subscription: Subscription, payment: Payme
         if period is not None:
             return period
     periods = periods_of(session, subscription_id=subscription.id)
-    paid = [p for p in periods if p.paid_on is not None and p.voided_on is None]
+    # The provider renews its own cycle: after the last period ever paid, even if that one was refunded since.
+    paid = [p for p in periods if p.paid_on is not None]
     start = max((p.period_end for p in paid), default=periods[0].period_start if periods else today_amsterdam())
     existing = next((p for p in periods if p.period_start == start), None)
     if existing is not None:

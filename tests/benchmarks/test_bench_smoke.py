@@ -16,5 +16,6 @@ def test_benchmarks_run_and_report_ratios(tmp_path: Path) -> None:
     assert results["smoke"] is True
     assert results["ledger_post_per_s"] > 0
     assert results["ledger_post_baseline_per_s"] > 0
-    assert results["ledger_post_ratio"] == round(
-        results["ledger_post_per_s"] / results["ledger_post_baseline_per_s"], 3)
+    # The ratio is computed from the unrounded rates; the rounded ones reproduce it to within rounding.
+    recomputed = results["ledger_post_per_s"] / results["ledger_post_baseline_per_s"]
+    assert abs(results["ledger_post_ratio"] - recomputed) <= 0.01 * recomputed + 0.001

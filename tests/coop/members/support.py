@@ -33,12 +33,12 @@ def on(day: date):
     return frozen_clock(datetime(day.year, day.month, day.day, 10, 0, tzinfo=UTC))
 
 
-def own_headers(session, make_user, member_id: str) -> dict[str, str]:
+def own_headers(session, make_user, member_id: str, ttl: timedelta = timedelta(hours=1)) -> dict[str, str]:
     """A member-role user linked to the member, and their bearer headers."""
     user = make_user(Role.MEMBER)
     member = session.get(Member, uuid.UUID(member_id))
     member.user_id = user.id
     session.add(member)
     session.flush()
-    plain, _ = create_token(session, user_id=user.id, ttl=timedelta(hours=1))
+    plain, _ = create_token(session, user_id=user.id, ttl=ttl)
     return {"Authorization": f"Bearer {plain}"}

@@ -16,7 +16,7 @@ class LocalHTTPFake:
     _thread: threading.Thread | None
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
-        """Answer one request (GET, POST or DELETE)."""
+        """Answer one request (GET, POST, PATCH or DELETE)."""
         raise NotImplementedError
 
     def __enter__(self) -> Self:
@@ -27,6 +27,9 @@ class LocalHTTPFake:
                 fake._handle(self)
 
             def do_POST(self) -> None:
+                fake._handle(self)
+
+            def do_PATCH(self) -> None:
                 fake._handle(self)
 
             def do_DELETE(self) -> None:

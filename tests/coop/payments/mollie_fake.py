@@ -4,7 +4,8 @@ It answers from the JSON fixtures in tests/fixtures/mollie (Mollie's documented
 shapes), with the fixture's `https://api.mollie.com` links rewritten to this
 server, so following `_links` stays on the fake. Every request is recorded;
 `fail()` makes a route answer an error; an Idempotency-Key that was seen before
-gets the same answer again, as Mollie does.
+gets the same answer again, as Mollie does. A customer's subscriptions are
+created, fetched, updated (PATCH) and canceled (DELETE) as Mollie's API does.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ TEMPLATE_PAYMENT_ID = "tr_7UhSN1zuXS"
 TEMPLATE_CUSTOMER_ID = "cst_8wmqcHMN4U"
 TEMPLATE_SUBSCRIPTION_ID = "sub_rVKGtNd6s3"
 TEMPLATE_REFUND_ID = "re_4qqhO89gsT"
+RECURRING_PAYMENT_ID = "tr_Hk3Rj2VQe8"  # payment_recurring_paid
 # What a payment keeps when the fake moves it to another status's fixture.
 IDENTITY = ("id", "amount", "description", "metadata", "redirectUrl", "webhookUrl", "customerId", "sequenceType",
             "mandateId", "subscriptionId", "createdAt")
@@ -126,6 +129,18 @@ class MollieFake(LocalHTTPFake):
             self.payments[payment["id"]] = payment
         return payment
 
+    def renewal(self, subscription_id: str) -> dict[str, Any]:
+        """Mollie collected a subscription's next payment by itself: the paid recurring payment it made, with the
+        subscription's amount, description, webhook and metadata (forwarded to its payments since December 2024)."""
+        with self.lock:
+            subscription = self.subscriptions[subscription_id]
+            payment = load("payment_recurring_paid", self.base, **{
+                RECURRING_PAYMENT_ID: new_id("tr_"), TEMPLATE_CUSTOMER_ID: subscription["customerId"],
+                TEMPLATE_SUBSCRIPTION_ID: subscription_id})
+            payment.update({key: subscription[key] for key in ("amount", "description", "webhookUrl", "metadata")})
+            self.payments[payment["id"]] = payment
+            return payment
+
     def requests_to(self, method: str, path: str) -> list[Call]:
         """The calls received for `method path` (path without the query string)."""
         with self.lock:
@@ -200,10 +215,27 @@ class MollieFake(LocalHTTPFake):
                 subscription["nextPaymentDate"] = call.body.get("startDate")
                 self.subscriptions[subscription_id] = subscription
                 return 201, subscription
-            if (found := re.fullmatch(r"/v2/customers/(cst_\w+)/subscriptions/(sub_\w+)", path)) and method == "GET":
+            if found := re.fullmatch(r"/v2/customers/(cst_\w+)/subscriptions/(sub_\w+)", path):
                 subscription = self.subscriptions.get(found[2])
-                if subscription is not None:
-                    return 200, subscription
+                if subscription is not None and subscription["customerId"] == found[1]:
+                    return self._subscription_call(subscription, method, call.body or {})
+        return 404, load("error_404", self.base)
+
+    def _subscription_call(self, subscription: dict[str, Any], method: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """GET, PATCH (the fields Mollie lets change) or DELETE (cancel: 200 with the canceled subscription)."""
+        if method == "GET":
+            return 200, subscription
+        if subscription["status"] == "canceled" and method in ("PATCH", "DELETE"):
+            return 422, {"status": 422, "title": "Unprocessable Entity",
+                         "detail": "The subscription has been canceled and cannot be changed"}
+        if method == "PATCH":
+            subscription.update({k: v for k, v in body.items() if k in (
+                "amount", "description", "interval", "startDate", "times", "metadata", "webhookUrl", "mandateId")})
+            return 200, subscription
+        if method == "DELETE":
+            subscription.update(status="canceled", canceledAt=datetime.now(UTC).isoformat(timespec="seconds"))
+            subscription.pop("nextPaymentDate", None)
+            return 200, subscription
         return 404, load("error_404", self.base)
 
     def _create_payment(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 It answers from the JSON fixtures in tests/fixtures/stripe (Stripe's documented
 shapes, API version 2026-10-28.endive): Checkout Sessions, PaymentIntents,
-charges, refunds, disputes, invoices and invoice payments. Requests arrive
+charges, refunds, disputes, invoices, invoice payments and subscriptions
+(retrieved, updated and canceled as Stripe Billing does). Requests arrive
 form-encoded, as the SDK sends them; every one is recorded with its flat form
 keys (`line_items[0][price_data][unit_amount]`). `expand[]` is honoured,
 `fail()` makes a route answer an error, and a POST repeated with an
@@ -41,6 +42,10 @@ TEMPLATE_IDS = {
     "invoice": "in_1InVoIcE000000000",
     "invoice_payment": "inpay_1InVoIcEpAyMeNt0",
     "subscription": "sub_1SuBsCrIpTiOn00000",
+    "subscription_item": "si_1SuBiTeM000000000",
+    "price": "price_1PrIcE0000000000",
+    "product": "prod_1PrOdUcT00000000",
+    "customer": "cus_1CuStOmEr00000000",
     "event": "evt_1EvEnT00000000000",
 }
 # Which collection an id belongs to, by its prefix (for expand[]).
@@ -147,6 +152,7 @@ class StripeFake(LocalHTTPFake):
                 subscription_id = new_id("sub_test_")
                 invoice = self._invoice(subscription_id, amount, "subscription_create", session["metadata"])
                 self._invoice_payment(invoice["id"], intent["id"], amount)
+                self._subscription(subscription_id, session, invoice["id"])
                 session.update(subscription=subscription_id, invoice=invoice["id"])
             return copy.deepcopy(session)
 
@@ -221,6 +227,51 @@ class StripeFake(LocalHTTPFake):
         self.objects[invoice["id"]] = invoice
         return invoice
 
+    def _subscription(self, subscription_id: str, session: dict[str, Any], invoice_id: str) -> None:
+        """The subscription a paid checkout made: one item whose price Checkout made from its price_data."""
+        subscription = load("subscription", **{
+            TEMPLATE_IDS["subscription"]: subscription_id, TEMPLATE_IDS["subscription_item"]: new_id("si_test_"),
+            TEMPLATE_IDS["price"]: new_id("price_test_"), TEMPLATE_IDS["product"]: new_id("prod_test_"),
+            TEMPLATE_IDS["customer"]: session["customer"], TEMPLATE_IDS["invoice"]: invoice_id})
+        [item] = subscription["items"]["data"]
+        item["price"].update(unit_amount=session["amount_total"], unit_amount_decimal=str(session["amount_total"]))
+        subscription["metadata"] = dict(session["metadata"])
+        self.objects[subscription_id] = subscription
+
+    def _update_subscription(self, subscription: dict[str, Any], form: dict[str, str]) -> tuple[int, Any]:
+        """POST /v1/subscriptions/{id}: cancel_at_period_end, the item's price (price_data) and description."""
+        if subscription["status"] == "canceled":
+            return 400, {"error": {"type": "invalid_request_error",
+                                   "message": "A canceled subscription can only update its cancellation_details "
+                                              "and metadata."}}
+        [item] = subscription["items"]["data"]
+        if "cancel_at_period_end" in form:
+            cancel = form["cancel_at_period_end"] == "true"
+            subscription.update(cancel_at_period_end=cancel, cancel_at=item["current_period_end"] if cancel else None,
+                                canceled_at=int(time.time()) if cancel else None)
+        if "items[0][id]" in form:
+            if form["items[0][id]"] != item["id"]:
+                return 400, load("error_invalid_request")
+            if "items[0][price_data][unit_amount]" in form:
+                amount = int(form["items[0][price_data][unit_amount]"])
+                item["price"] = {**item["price"], "id": new_id("price_test_"), "unit_amount": amount,
+                                 "unit_amount_decimal": str(amount), "product": form["items[0][price_data][product]"],
+                                 "currency": form["items[0][price_data][currency]"],
+                                 "recurring": {**item["price"]["recurring"],
+                                               "interval": form["items[0][price_data][recurring][interval]"]}}
+        if "description" in form:
+            subscription["description"] = form["description"]
+        return 200, copy.deepcopy(subscription)
+
+    def _cancel_subscription(self, subscription: dict[str, Any]) -> dict[str, Any]:
+        """DELETE /v1/subscriptions/{id}: canceled at once, no further invoices."""
+        if subscription["status"] != "canceled":
+            now = int(time.time())
+            subscription.update(status="canceled", canceled_at=now, ended_at=now,
+                                cancellation_details={"comment": None, "feedback": None,
+                                                      "reason": "cancellation_requested"})
+        return copy.deepcopy(subscription)
+
     def _invoice_payment(self, invoice_id: str, intent_id: str, amount: int) -> None:
         entry = load("invoice_payment", **{TEMPLATE_IDS["invoice_payment"]: new_id("inpay_test_"),
                                            TEMPLATE_IDS["invoice"]: invoice_id,
@@ -265,9 +316,14 @@ class StripeFake(LocalHTTPFake):
             return 200, self._create_session(call.form)
         if method == "POST" and path == "/v1/refunds":
             return self._create_refund(call.form)
-        found = re.fullmatch(r"/v1/(checkout/sessions|payment_intents|charges|invoices)/(\w+)", path)
+        found = re.fullmatch(r"/v1/(checkout/sessions|payment_intents|charges|invoices|subscriptions)/(\w+)", path)
         if method == "GET" and found and found[2] in self.objects:
             return 200, self._expanded(self.objects[found[2]], call)
+        subscription = self.objects.get(found[2]) if found and found[1] == "subscriptions" else None
+        if method == "POST" and subscription is not None:
+            return self._update_subscription(subscription, call.form)
+        if method == "DELETE" and subscription is not None:
+            return 200, self._cancel_subscription(subscription)
         lists = {"/v1/checkout/sessions": "checkout.session", "/v1/invoice_payments": "invoice_payment",
                  "/v1/disputes": "dispute"}
         if method == "GET" and path in lists:

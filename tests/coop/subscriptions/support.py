@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 from sqlmodel import Session, select
 
@@ -11,6 +11,24 @@ from coop.core.jobs import Job, JobStatus
 from coop.notifications.models import Notification
 from coop.subscriptions.jobs import ADVANCE_JOB, advance_one, daily
 from tests.coop.members.support import PERSON, join_and_pay, on
+
+YEARS = timedelta(days=3650)  # a token that stays valid on every date the tests freeze
+
+
+def status_on(client, member_id: str, headers: dict[str, str], day: date) -> dict:
+    """GET the subscription as of `day` (asked on that day)."""
+    with on(day):
+        response = client.get(f"/api/v1/members/{member_id}/subscription", params={"at": day.isoformat()},
+                              headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def invoices(client, member_id: str, headers: dict[str, str]) -> list[dict]:
+    """GET the member's invoices and credit notes."""
+    response = client.get(f"/api/v1/members/{member_id}/invoices", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def member_who_joined(client, body: dict | None = None) -> str:

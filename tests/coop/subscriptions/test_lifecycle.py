@@ -11,15 +11,7 @@ from coop.auth.models import Role
 from coop.ledger.chart import AccountCode
 from coop.ledger.queries import balance
 from tests.coop.members.support import on, own_headers
-from tests.coop.subscriptions.support import member_who_joined, messages, pay, run_daily, subscribe
-
-
-def status_on(client, member_id: str, headers: dict[str, str], day: date) -> dict:
-    """GET the subscription as of `day`."""
-    response = client.get(f"/api/v1/members/{member_id}/subscription", params={"at": day.isoformat()},
-                          headers=headers)
-    assert response.status_code == 200, response.text
-    return response.json()
+from tests.coop.subscriptions.support import YEARS, member_who_joined, messages, pay, run_daily, status_on, subscribe
 
 
 def test_tiers_are_public_and_follow_the_price_list(client) -> None:
@@ -35,7 +27,8 @@ def test_tiers_are_public_and_follow_the_price_list(client) -> None:
 def test_a_person_subscribes_renews_misses_a_payment_and_lapses(client, session, make_user) -> None:
     with on(date(2026, 11, 29)):
         member_id = member_who_joined(client)
-        headers = own_headers(session, make_user, member_id)
+    headers = own_headers(session, make_user, member_id, ttl=YEARS)  # a token of the real now: used outside frozen days
+    with on(date(2026, 11, 29)):
         started = subscribe(client, member_id, headers)
         assert started["subscription"]["status"] == "pending"
         assert started["payment"]["amount_cents"] == 9900
@@ -111,7 +104,7 @@ def test_a_bank_transfer_payer_is_invoiced_when_billed_and_an_unpaid_invoice_is_
     treasurer = auth_headers(Role.TREASURER)
     with on(date(2026, 3, 1)):
         member_id = member_who_joined(client)
-    headers = own_headers(session, make_user, member_id)  # a token of today: valid on the dates used below
+    headers = own_headers(session, make_user, member_id, ttl=YEARS)  # a token of today: valid on the dates used below
     with on(date(2026, 3, 1)):
         started = subscribe(client, member_id, headers, provider="bank_transfer")
     # The invoice comes at once, with the payment reference the transfer must quote; the receivable is open.
@@ -143,7 +136,7 @@ def test_a_bank_transfer_payer_is_invoiced_when_billed_and_an_unpaid_invoice_is_
 def test_cancel_keeps_the_paid_year_and_resume_undoes_it(client, session, make_user) -> None:
     with on(date(2026, 5, 1)):
         member_id = member_who_joined(client)
-    headers = own_headers(session, make_user, member_id)
+    headers = own_headers(session, make_user, member_id, ttl=YEARS)
     with on(date(2026, 5, 1)):
         pay(client, subscribe(client, member_id, headers)["payment"]["id"])
         canceled = client.post(f"/api/v1/members/{member_id}/subscription/cancel", headers=headers)
@@ -165,7 +158,7 @@ def test_cancel_keeps_the_paid_year_and_resume_undoes_it(client, session, make_u
 def test_subscribing_twice_is_a_conflict_and_a_failed_first_payment_can_be_retried(client, session,
                                                                                    make_user) -> None:
     member_id = member_who_joined(client)
-    headers = own_headers(session, make_user, member_id)
+    headers = own_headers(session, make_user, member_id, ttl=YEARS)
     first = subscribe(client, member_id, headers)
     still_open = client.post(f"/api/v1/members/{member_id}/subscription", json={"provider": "sandbox"},
                              headers=headers)
@@ -187,12 +180,12 @@ def test_subscribing_twice_is_a_conflict_and_a_failed_first_payment_can_be_retri
 def test_bad_input_is_a_problem_naming_the_field(client, session, make_user, body, field) -> None:
     member_id = member_who_joined(client)
     response = client.post(f"/api/v1/members/{member_id}/subscription", json=body,
-                           headers=own_headers(session, make_user, member_id))
+                           headers=own_headers(session, make_user, member_id, ttl=YEARS))
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["field"] == field
     assert client.get(f"/api/v1/members/{member_id}/subscription",
-                      headers=own_headers(session, make_user, member_id)).status_code == 404
+                      headers=own_headers(session, make_user, member_id, ttl=YEARS)).status_code == 404
 
 
 def test_a_new_member_is_welcomed_once(client, session) -> None:
