@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends
 from sqlalchemy import event
@@ -14,6 +14,8 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlmodel import Session, create_engine
 
 from coop.core.settings import get_settings
+
+T = TypeVar("T")
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -80,6 +82,15 @@ def get_engine() -> Engine:
 def open_session(engine: Engine | None = None) -> Session:
     """A session whose objects stay readable after commit (responses are built after it)."""
     return Session(engine or get_engine(), expire_on_commit=False)
+
+
+def get_row(session: Session, model: type[T], ident: Any, *, for_update: bool = False) -> T | None:
+    """A row by primary key, read afresh; row-locked on PostgreSQL when it is about to change.
+
+    SQLite needs no row lock: every transaction holds the write lock from its start (BEGIN IMMEDIATE).
+    """
+    lock = for_update and session.get_bind().dialect.name == "postgresql"
+    return session.get(model, ident, populate_existing=True, with_for_update=True if lock else None)
 
 
 def get_session() -> Iterator[Session]:

@@ -19,6 +19,7 @@ from sqlalchemy import exc
 from sqlmodel import Session, col, select
 
 from coop.core.clock import utc_now
+from coop.core.db import get_row
 from coop.core.errors import Conflict, InvalidInput, KrachtError, NotFound
 from coop.core.sequences import next_number
 from coop.core.settings import Settings, get_settings
@@ -69,6 +70,8 @@ def provider_for(session: Session, name: ProviderName, settings: Settings | None
             raise InvalidInput("the sandbox provider is refused in production", field="provider")
         return SandboxProvider(session, settings.public_url)
     if name is ProviderName.BANK_TRANSFER:
+        if settings.is_production and not settings.coop_iban:
+            raise InvalidInput("bank transfers need the cooperative's account (KRACHT_COOP_IBAN)", field="provider")
         return BankTransferProvider(session)
     if name is ProviderName.STRIPE and settings.stripe_api_key is not None:
         from coop.payments.providers.stripe import StripeProvider
@@ -136,10 +139,7 @@ def create_payment(
 
 def get_payment(session: Session, *, payment_id: uuid.UUID, for_update: bool = False) -> Payment:
     """One payment, row-locked on PostgreSQL when it is about to change."""
-    query = select(Payment).where(Payment.id == payment_id)
-    if for_update and session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    payment = session.exec(query.execution_options(populate_existing=True)).first()
+    payment = get_row(session, Payment, payment_id, for_update=for_update)
     if payment is None:
         raise NotFound("no such payment", field="payment_id")
     return payment

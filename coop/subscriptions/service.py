@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from coop.audit.service import record
 from coop.core.clock import AMSTERDAM, today_amsterdam
+from coop.core.db import get_row
 from coop.core.errors import Conflict, InvalidInput, NotFound
 from coop.core.jobs import enqueue
 from coop.core.money import format_eur
@@ -109,10 +110,7 @@ def current_subscription(session: Session, *, member_id: uuid.UUID) -> Subscript
 
 def get_subscription(session: Session, *, subscription_id: uuid.UUID, for_update: bool = False) -> Subscription:
     """One subscription, row-locked on PostgreSQL when it is about to change."""
-    query = select(Subscription).where(Subscription.id == subscription_id)
-    if for_update and session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    found = session.exec(query.execution_options(populate_existing=True)).first()
+    found = get_row(session, Subscription, subscription_id, for_update=for_update)
     if found is None:
         raise NotFound("no such subscription", field="subscription_id")
     return found
@@ -277,6 +275,9 @@ def resume_subscription(session: Session, *, member_id: uuid.UUID, actor_id: uui
     subscription.end_reason = None
     session.add(subscription)
     session.flush()
+    if subscription.provider is ProviderName.MOLLIE and not subscription.provider_subscription_id:
+        # Cancelled before the collection was made (the job then gave up on it): make it now.
+        start_provider_collection(session, subscription_id=subscription.id)
     return subscription
 
 

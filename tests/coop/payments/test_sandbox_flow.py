@@ -166,6 +166,20 @@ def test_the_sandbox_is_refused_in_production(session, monkeypatch) -> None:
     assert refused.value.field == "provider"
 
 
+def test_bank_transfers_are_refused_in_production_without_the_cooperatives_iban(session, monkeypatch) -> None:
+    from coop.core.errors import InvalidInput
+    from coop.core.settings import Settings
+    from coop.payments.service import provider_for
+
+    monkeypatch.setenv("KRACHT_ENV", "production")
+    monkeypatch.setenv("KRACHT_PUBLIC_URL", "https://coop.example")
+    with pytest.raises(InvalidInput, match="KRACHT_COOP_IBAN") as refused:
+        provider_for(session, ProviderName.BANK_TRANSFER, Settings())
+    assert refused.value.field == "provider"
+    monkeypatch.setenv("KRACHT_COOP_IBAN", "NL91ABNA0417164300")
+    assert provider_for(session, ProviderName.BANK_TRANSFER, Settings()).name is ProviderName.BANK_TRANSFER
+
+
 def test_reconciliation_learns_what_a_lost_webhook_would_have_said(session, make_payment, purpose) -> None:
     from datetime import timedelta
 

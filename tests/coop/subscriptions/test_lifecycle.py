@@ -131,6 +131,8 @@ def test_a_bank_transfer_payer_is_invoiced_when_billed_and_an_unpaid_invoice_is_
     assert balance(session, account=AccountCode.MEMBER_RECEIVABLES, member_id=member) == 0
     renewal_invoice = messages(session, member_id, "invoice")[-1]
     assert renewal_invoice.context["payment_reference"] and renewal_invoice.context["iban"] is None  # no IBAN set
+    assert f"betalingskenmerk {renewal_invoice.context['payment_reference']}" in renewal_invoice.body
+    assert "niets te doen" not in renewal_invoice.body
 
 
 def test_cancel_keeps_the_paid_year_and_resume_undoes_it(client, session, make_user) -> None:

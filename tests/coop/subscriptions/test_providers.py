@@ -128,8 +128,12 @@ def subscribed_with_stripe(client: TestClient, session: Session, make_user: Any,
     return Subscribed(member_id, headers, started["subscription"]["id"], first, provider_subscription_id)
 
 
-def subscribed_with_mollie(client: TestClient, session: Session, make_user: Any, mollie_api: MollieFake) -> Subscribed:
-    """A person subscribed with Mollie on START, paid the first payment, and the job made the Mollie subscription."""
+def paid_first_mollie_payment(client: TestClient, session: Session, make_user: Any,
+                              mollie_api: MollieFake) -> tuple[str, dict[str, str], dict[str, Any], Payment, str]:
+    """On START a person subscribed with Mollie and paid the first payment, which left a valid mandate.
+
+    Returns the member id, their headers, the 201 body, the first payment and the Mollie customer id.
+    """
     with on(START):
         member_id = member_who_joined(client)
         headers = own_headers(session, make_user, ttl=YEARS, member_id=member_id)
@@ -137,8 +141,16 @@ def subscribed_with_mollie(client: TestClient, session: Session, make_user: Any,
         first = get_payment(session, payment_id=uuid.UUID(started["payment"]["id"]))
         mollie_api.set_payment(first.provider_reference or "", "paid")
         assert client.post(MOLLIE_WEBHOOK, data={"id": first.provider_reference}).status_code == 200
-        customer_id = mollie_api.payments[first.provider_reference or ""]["customerId"]
-        mollie_api.mandates[customer_id] = "mandates_valid"
+    customer_id = mollie_api.payments[first.provider_reference or ""]["customerId"]
+    mollie_api.mandates[customer_id] = "mandates_valid"
+    return member_id, headers, started, first, customer_id
+
+
+def subscribed_with_mollie(client: TestClient, session: Session, make_user: Any, mollie_api: MollieFake) -> Subscribed:
+    """A person subscribed with Mollie on START, paid the first payment, and the job made the Mollie subscription."""
+    member_id, headers, started, first, customer_id = paid_first_mollie_payment(client, session, make_user,
+                                                                                mollie_api)
+    with on(START):
         start_collection(session, subscription_id=started["subscription"]["id"])
     subscription_id = started["subscription"]["id"]
     provider_subscription_id = stored(session, subscription_id).provider_subscription_id
@@ -636,3 +648,20 @@ def test_a_renewal_after_a_refunded_year_pays_the_next_year_not_the_refunded_one
                                                                                 member.headers)] == [
         ("2026-00001", "2026-11-29", 9900), ("C2026-00001", "2026-11-29", -9900), ("2027-00001", "2027-11-29", 9900)]
     assert status_on(client, member.member_id, member.headers, END + timedelta(days=40))["status"] == "active"
+
+
+def test_a_mollie_payer_who_cancels_before_the_collection_is_made_and_resumes_is_still_collected(
+        client, session, make_user, mollie_api) -> None:
+    member_id, headers, started, _, _ = paid_first_mollie_payment(client, session, make_user, mollie_api)
+    with on(START):
+        assert client.post(f"/api/v1/members/{member_id}/subscription/cancel", headers=headers).status_code == 200
+        start_collection(session, subscription_id=started["subscription"]["id"])  # the job comes too late
+    assert stored(session, started["subscription"]["id"]).provider_subscription_id is None
+    assert mollie_api.subscriptions == {}
+
+    with on(START + timedelta(days=10)):
+        resumed = client.post(f"/api/v1/members/{member_id}/subscription/resume", headers=headers)
+
+    assert resumed.status_code == 200, resumed.text
+    collection = stored(session, started["subscription"]["id"]).provider_subscription_id
+    assert collection is not None and mollie_api.subscriptions[collection]["startDate"] == "2027-11-29"
