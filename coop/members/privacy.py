@@ -1,6 +1,6 @@
 """GDPR: a member's personal data as JSON (access, art. 15/20) and erasure by pseudonymisation (art. 17).
 
-Erasure keeps the member's id, number, dated facts, share operations, orders, payments and ledger rows:
+Erasure keeps the member's id, number, dated facts, share operations, orders, payments, invoices and ledger rows:
 the registers, the trial balance and the financial records (kept seven years, art. 2:10 BW and
 art. 52 AWR) stay whole, and only the fields that identify the person are replaced or cleared.
 """
@@ -8,6 +8,7 @@ art. 52 AWR) stay whole, and only the fields that identify the person are replac
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -23,6 +24,7 @@ from coop.core.settings import get_settings
 from coop.members.models import Consent, Member
 from coop.members.queries import facts_until, status_at
 from coop.members.service import SHARE_ORDER
+from coop.notifications.models import Notification
 from coop.payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from coop.payments.queries import refunds_of
 from coop.shares.models import MutationKind, MutationStatus, ShareMutation, ShareOperation, ShareOrder
@@ -36,6 +38,16 @@ UNSETTLED_PAYMENT = (PaymentStatus.OPEN, PaymentStatus.PENDING)
 PAYMENT_FIELDS = ("id", "reference", "purpose", "purpose_id", "amount_cents", "currency", "description", "provider",
                   "provider_reference", "method", "status", "refunded_cents", "charged_back_cents", "payer_name",
                   "payer_email", "recurring", "details", "created_at", "updated_at", "paid_at")
+
+
+ExportSection = Callable[[Session, uuid.UUID], list[dict[str, Any]]]
+_SECTIONS: dict[str, ExportSection] = {}
+ERASED_TEXT = "[verwijderd]"
+
+
+def register_export_section(name: str, section: ExportSection) -> None:
+    """Let a domain that members cannot import (subscriptions, funding) add what it keeps about a member."""
+    _SECTIONS[name] = section
 
 
 def _json(row: SQLModel, *, exclude: set[str] | None = None, include: tuple[str, ...] | None = None) -> dict[str, Any]:
@@ -87,7 +99,8 @@ def _audit_events(session: Session, *, member_id: uuid.UUID) -> list[Any]:
 
 
 def export_member(session: Session, *, member_id: uuid.UUID) -> dict[str, Any]:
-    """Everything kept about a member as JSON-safe values: fields, consents, facts, shares, orders, payments, audit."""
+    """Everything kept about a member as JSON-safe values: fields, consents, facts, shares, orders, payments,
+    messages, audit, and the sections other domains registered (subscriptions, invoices)."""
     member = session.get(Member, member_id)
     if member is None:
         raise NotFound("no such member", field="member_id")
@@ -114,9 +127,18 @@ def export_member(session: Session, *, member_id: uuid.UUID) -> dict[str, Any]:
         "payments": [{**_json(payment, include=PAYMENT_FIELDS),
                       "refunds": [_json(r, exclude={"payment_id"}) for r in refunds_of(session, payment=payment)]}
                      for payment in payments],
+        "notifications": [_json(n, include=("template", "recipient", "subject", "body", "status", "created_at",
+                                            "sent_at")) for n in _notifications(session, member_id=member.id)],
         "audit_events": [_json(event, exclude={"object_type", "object_id"})
                          for event in _audit_events(session, member_id=member.id)],
+        **{name: section(session, member.id) for name, section in sorted(_SECTIONS.items())},
     }
+
+
+def _notifications(session: Session, *, member_id: uuid.UUID) -> list[Notification]:
+    """The messages sent (or kept) for the member, oldest first."""
+    return list(session.exec(select(Notification).where(Notification.member_id == member_id)
+                             .order_by(col(Notification.created_at))).all())
 
 
 def erasure_blockers(session: Session, *, member: Member) -> list[str]:
@@ -166,6 +188,9 @@ def erase_member(session: Session, *, member_id: uuid.UUID, actor_id: uuid.UUID 
         setattr(member, name, None)
     member.erased_at = utc_now()
     login_erased = member.user_id is not None and erase_user(session, user_id=member.user_id)
+    for message in _notifications(session, member_id=member.id):  # not a financial record: nothing is kept
+        message.recipient, message.subject, message.body, message.context = member.email, ERASED_TEXT, ERASED_TEXT, {}
+        session.add(message)
     session.add(member)
     session.flush()
     # Field names only: the audit log is append-only, so it must never hold what was erased.

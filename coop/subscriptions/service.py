@@ -26,6 +26,7 @@ from coop.core.settings import get_settings
 from coop.ledger.chart import AccountCode
 from coop.ledger.schemas import Line
 from coop.members.models import Member, MemberKind, MemberStatus
+from coop.members.privacy import register_export_section
 from coop.members.queries import status_at as member_status_at
 from coop.members.service import get_member
 from coop.notifications.service import notify
@@ -42,7 +43,14 @@ from coop.subscriptions.models import (
     SubscriptionStatus,
     Tier,
 )
-from coop.subscriptions.queries import StatusOn, derive_status, latest_subscription, periods_of
+from coop.subscriptions.queries import (
+    StatusOn,
+    derive_status,
+    invoices_of,
+    latest_subscription,
+    periods_of,
+    steps_of,
+)
 
 SUBSCRIPTION = "subscription"
 PROVIDER_COLLECTED = frozenset({ProviderName.STRIPE, ProviderName.MOLLIE})
@@ -491,4 +499,21 @@ def notify_member(session: Session, member: Member, template: str, *, dedupe_key
            attachment_url=attachment_url, context={"member_name": member.name, **context})
 
 
+def export_subscriptions(session: Session, member_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The member's subscriptions with their periods and steps (GDPR export)."""
+    subscriptions = session.exec(select(Subscription).where(Subscription.member_id == member_id)
+                                 .order_by(col(Subscription.created_at))).all()
+    return [{**sub.model_dump(mode="json"),
+             "periods": [p.model_dump(mode="json") for p in periods_of(session, subscription_id=sub.id)],
+             "steps": [s.model_dump(mode="json") for s in steps_of(session, subscription_id=sub.id)]}
+            for sub in subscriptions]
+
+
+def export_invoices(session: Session, member_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The member's invoices and credit notes as issued (GDPR export; kept seven years, also after erasure)."""
+    return [invoice.model_dump(mode="json") for invoice in invoices_of(session, member_id=member_id)]
+
+
 register_purpose(SUBSCRIPTION, SubscriptionPurpose())
+register_export_section("subscriptions", export_subscriptions)
+register_export_section("invoices", export_invoices)

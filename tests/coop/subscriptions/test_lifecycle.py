@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date
 
@@ -10,7 +11,7 @@ import pytest
 from coop.auth.models import Role
 from coop.ledger.chart import AccountCode
 from coop.ledger.queries import balance
-from tests.coop.members.support import on, own_headers
+from tests.coop.members.support import PERSON, join_and_pay, on, own_headers
 from tests.coop.subscriptions.support import YEARS, member_who_joined, messages, pay, run_daily, status_on, subscribe
 
 
@@ -195,3 +196,24 @@ def test_a_new_member_is_welcomed_once(client, session) -> None:
     [welcome] = messages(session, member_id, "welcome")
     assert welcome.recipient == "fatima@example.org" and welcome.context["member_number"].isdigit()
     assert "Fatima el Amrani" in welcome.body
+
+
+def test_the_gdpr_export_holds_subscriptions_invoices_and_messages_and_erasure_keeps_only_the_invoices(
+        client, session, auth_headers) -> None:
+    admin = auth_headers(Role.ADMIN)
+    member_id = join_and_pay(client, PERSON, outcome="failed")["member"]["id"]  # an applicant without shares
+    pay(client, subscribe(client, member_id, auth_headers(Role.TREASURER))["payment"]["id"])
+    exported = client.get(f"/api/v1/members/{member_id}/export", headers=admin).json()
+    [subscription] = exported["subscriptions"]
+    assert subscription["tier_code"] == "person" and subscription["periods"][0]["paid_on"]
+    [invoice] = exported["invoices"]
+    assert invoice["customer"]["name"] == "Fatima el Amrani" and invoice["gross_cents"] == 9900
+    assert {m["template"] for m in exported["notifications"]} == {"invoice", "payment_received"}
+
+    erased = client.post(f"/api/v1/members/{member_id}/erase", headers=admin)
+
+    assert erased.status_code == 200, erased.text
+    after = client.get(f"/api/v1/members/{member_id}/export", headers=admin).json()
+    assert after["invoices"] == exported["invoices"]  # a financial record: kept seven years as issued
+    assert "Fatima" not in json.dumps(after["notifications"]) and "fatima@" not in json.dumps(after["notifications"])
+    assert all(m["body"] == "[verwijderd]" for m in after["notifications"])
