@@ -15,7 +15,9 @@ import coop.members.models
 import coop.notifications.models
 import coop.payments.models
 import coop.shares.models
-import coop.subscriptions.models  # noqa: F401
+import coop.subscriptions.models
+import funding.pledges.models
+import funding.projects.models  # noqa: F401
 
 
 def metadata() -> MetaData:
