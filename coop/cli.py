@@ -19,12 +19,12 @@ from rich.text import Text
 from coop.auth.models import Role
 from coop.auth.service import create_user
 from coop.core import jobs
-from coop.core.clock import AMSTERDAM, frozen_clock
+from coop.core.clock import AMSTERDAM, frozen_clock, today_amsterdam
 from coop.core.db import get_engine, unit_of_work
 from coop.core.errors import KrachtError
 from coop.core.money import format_eur
 from coop.core.settings import get_settings
-from coop.demo import seed_demo
+from coop.demo import DEMO_SEED, seed_demo
 from coop.members.importer import import_members
 from coop.members.payouts import write_payout_file
 from coop.migrations import alembic_config
@@ -35,6 +35,9 @@ from coop.payments import jobs as payment_jobs  # noqa: F401  (registers the pay
 from coop.payments.service import reconcile
 from coop.reference_data import seed_reference_data
 from coop.subscriptions import jobs as subscription_jobs  # noqa: F401  (registers the subscription jobs)
+from funding.demo import seed_demo_projects
+from funding.pledges import jobs as pledge_jobs  # noqa: F401  (registers the crowdfunding jobs)
+from funding.pledges.payouts import project_payout_lines
 
 app = typer.Typer(help="Kracht: the cooperative's administration and crowdfunding backend.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -109,6 +112,8 @@ def demo_seed() -> None:
         raise _fail("demo data is refused in production")
     with unit_of_work() as session:
         report = seed_demo(session, settings=settings)
+        projects = seed_demo_projects(session, today=today_amsterdam(), seed=DEMO_SEED,
+                                      public_url=settings.public_url)
     table = Table(title="Demo users" if report.created else "Demo users (already present)")
     table.add_column("role")
     table.add_column("e-mail")
@@ -117,7 +122,8 @@ def demo_seed() -> None:
         table.add_row(demo_user.role, demo_user.email,
                       demo_user.password if settings.env == "development" else "(hidden)")
     console.print(table)
-    console.print(f"{report.members} demo member(s) and {report.subscriptions} subscription(s) added")
+    console.print(f"{report.members} demo member(s), {report.subscriptions} subscription(s) and {projects} "
+                  "project(s) added", soft_wrap=True)
 
 
 @members_app.command("import")
@@ -204,23 +210,25 @@ def sepa_payouts(
     out: Annotated[Path, typer.Option(help="Where to write the pain.001 XML file.")],
     on: Annotated[str | None, typer.Option(help="Execution date YYYY-MM-DD (default today).")] = None,
 ) -> None:
-    """Write a SEPA credit-transfer file of redemptions due by a date; books nothing until marked paid."""
+    """Write a SEPA credit-transfer file of redemptions due by a date and what succeeded projects are owed;
+    books nothing until each is marked paid."""
     try:
         execution = date.fromisoformat(on) if on else date.today()
     except ValueError as exc:
         raise _fail(f"--on: not a date (YYYY-MM-DD): {on!r}") from exc
     try:
         with unit_of_work() as session:
-            result = write_payout_file(session, on=execution, out=out, settings=get_settings())
+            result = write_payout_file(session, on=execution, out=out, settings=get_settings(),
+                                       others=project_payout_lines(session))
     except KrachtError as exc:
         raise _fail(f"{exc.field or 'error'}: {exc.message}") from exc
     table = Table(title=f"{len(result.included)} payout(s), total {format_eur(result.total_cents)}"
                         + (f" -> {result.path}" if result.path else " (no file written)"))
-    for column in ("reference", "member", "IBAN", "amount", "left out because"):
+    for column in ("reference", "payee", "IBAN", "amount", "for", "left out because"):
         table.add_column(column)
     for line in [*result.included, *result.left_out]:
-        table.add_row(str(line.mutation.id)[:8], line.member_name, line.iban or "",
-                      format_eur(line.mutation.amount_cents), line.problem or "")
+        table.add_row(line.reference, line.name, line.iban or "", format_eur(line.amount_cents), line.description,
+                      line.problem or "")
     Console().print(table)
     if result.left_out:
         raise typer.Exit(code=2)

@@ -162,11 +162,14 @@ def make_user(session: Session) -> UserFactory:
 
 @pytest.fixture
 def auth_headers(session: Session, make_user: UserFactory) -> HeadersFactory:
-    """`auth_headers(Role.TREASURER)`: bearer headers of a fresh user holding those roles."""
+    """`auth_headers(Role.TREASURER)`: bearer headers of a fresh user holding those roles.
+
+    The token lasts ten years, so it is valid on every day a test freezes the clock at.
+    """
 
     def factory(*roles: Role) -> dict[str, str]:
         user = make_user(*roles)
-        plain, _ = create_token(session, user_id=user.id, ttl=timedelta(hours=1))
+        plain, _ = create_token(session, user_id=user.id, ttl=timedelta(days=3650))
         return {"Authorization": f"Bearer {plain}"}
 
     return factory

@@ -29,6 +29,14 @@ def current_user(session: SessionDep, token: BearerToken) -> CurrentUser:
 CurrentUserDep = Annotated[CurrentUser, Depends(current_user)]
 
 
+def optional_user(session: SessionDep, token: BearerToken) -> CurrentUser | None:
+    """The caller of a public endpoint that shows more to some users: None when anonymous, 401 for a bad token."""
+    return authenticate(session, token=token) if token else None
+
+
+OptionalUserDep = Annotated[CurrentUser | None, Depends(optional_user)]
+
+
 def require_roles(*roles: Role) -> Callable[[CurrentUser], CurrentUser]:
     """A dependency that lets through callers holding any of `roles` (401 anonymous, 403 otherwise)."""
     allowed = frozenset(roles)

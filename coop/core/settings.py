@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     subscription_reminder_days: tuple[int, int] = (7, 21)
     subscription_notice_days: int = Field(default=30, ge=1)
 
+    pledge_min_cents: int = Field(default=100, ge=1)
+    pledge_max_cents: int = Field(default=1_000_000, ge=100)
+
     smtp_host: str | None = None  # unset: notifications are kept for `kracht notifications list`
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_username: str | None = None

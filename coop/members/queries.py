@@ -40,6 +40,12 @@ def status_at(session: Session, *, member_id: uuid.UUID, at: date) -> MemberStat
     return status_from(facts_until(session, at=at, member_id=member_id))
 
 
+def own_member(session: Session, *, user_id: uuid.UUID) -> Member | None:
+    """The membership whose own login `user_id` is (the newest, if several); representatives are not counted."""
+    return session.exec(select(Member).where(Member.user_id == user_id)
+                        .order_by(col(Member.created_at).desc(), col(Member.id))).first()
+
+
 def members_with_status(session: Session, *, at: date) -> list[tuple[Member, MemberStatus, date]]:
     """Members who had been admitted by `at` with their status then and their joining date, by number."""
     by_member: dict[uuid.UUID, list[MembershipFact]] = defaultdict(list)

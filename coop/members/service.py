@@ -59,14 +59,14 @@ def normalise_kvk(kind: MemberKind, kvk_number: str | None) -> str | None:
     return digits
 
 
-def normalise_iban(iban: str | None) -> str | None:
-    """An IBAN with a valid checksum and bank code, stored compact (schwifty)."""
+def normalise_iban(iban: str | None, *, field: str = "iban") -> str | None:
+    """An IBAN with a valid checksum and bank code, stored compact (schwifty); errors name `field`."""
     if iban is None or not iban.strip():
         return None
     try:
         return str(IBAN(iban).compact)
     except SchwiftyException as error:
-        raise InvalidInput(f"not a valid IBAN: {error}", field="iban") from None
+        raise InvalidInput(f"not a valid IBAN: {error}", field=field) from None
 
 
 def get_member(session: Session, *, member_id: uuid.UUID) -> Member:

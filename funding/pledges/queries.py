@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from funding.pledges.models import Pledge, PledgeKind, PledgeStatus
@@ -42,8 +43,9 @@ def progress(session: Session, *, project_ids: Iterable[uuid.UUID]) -> dict[uuid
     if not ids:
         return {}
     totals: dict[uuid.UUID, dict[str, int]] = {pid: {} for pid in ids}
-    rows = session.exec(
-        select(Pledge.project_id, Pledge.kind, Pledge.status, func.count(),
+    # Eight columns: beyond sqlmodel's typed select(), so SQLAlchemy's own.
+    rows = session.execute(
+        sa_select(col(Pledge.project_id), col(Pledge.kind), col(Pledge.status), func.count(),
                func.coalesce(func.sum(Pledge.amount_cents), 0), func.coalesce(func.sum(Pledge.minutes), 0),
                func.coalesce(func.sum(Pledge.delivered_minutes), 0), func.coalesce(func.sum(Pledge.value_cents), 0))
         .where(col(Pledge.project_id).in_(ids))

@@ -90,7 +90,7 @@ def test_kracht_demo_seed_twice_adds_the_members_once(dev_db: Engine) -> None:
 
     first = ok(kracht("demo", "seed"))
 
-    assert f"{DEMO_MEMBERS} demo member(s) and {DEMO_MEMBERS} subscription(s) added" in first.output
+    assert f"{DEMO_MEMBERS} demo member(s), {DEMO_MEMBERS} subscription(s) and 30 project(s) added" in first.output
     assert count(engine, Member) == DEMO_MEMBERS
     written_once = (count(engine, ShareOperation), count(engine, JournalEntry))
     with Session(engine) as session:
@@ -122,6 +122,7 @@ def test_kracht_demo_seed_twice_adds_the_members_once(dev_db: Engine) -> None:
 
     second = ok(kracht("demo", "seed"))
 
-    assert "0 demo member(s) and 0 subscription(s) added" in second.output and "already present" in second.output
+    assert "0 demo member(s), 0 subscription(s) and 0 project(s) added" in second.output
+    assert "already present" in second.output
     assert count(engine, Member) == DEMO_MEMBERS
     assert (count(engine, ShareOperation), count(engine, JournalEntry)) == written_once

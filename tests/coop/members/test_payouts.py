@@ -43,7 +43,7 @@ def test_due_redemptions_become_a_valid_pain001_file(client, session, auth_heade
     assert due["payout_due_on"] == "2027-12-31" and not_yet["payout_due_on"] == "2028-12-31"
 
     result = write_payout_file(session, on=date(2028, 1, 3), out=tmp_path / "payouts.xml", settings=coop_settings())
-    assert [line.mutation.id.hex for line in result.included] == [due["id"].replace("-", "")]
+    assert [line.reference for line in result.included] == [due["id"]]
     assert [line.problem for line in result.left_out] == ["no IBAN known for this member"]
     assert result.total_cents == 4 * 25000
 

@@ -7,10 +7,10 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, select
 
-from coop.core.jobs import Job, JobStatus
 from coop.notifications.models import Notification
 from coop.subscriptions.jobs import ADVANCE_JOB, advance_one, daily
 from tests.coop.members.support import PERSON, join_and_pay, on
+from tests.support import run_queued
 
 YEARS = timedelta(days=3650)  # a token that stays valid on every date the tests freeze
 
@@ -44,22 +44,11 @@ def subscribe(client, member_id: str, headers: dict[str, str], provider: str = "
     return response.json()
 
 
-def pay(client, payment_id: str, outcome: str = "paid") -> None:
-    """Press a button on the sandbox checkout page."""
-    response = client.post(f"/sandbox/checkout/{payment_id}", data={"outcome": outcome}, follow_redirects=False)
-    assert response.status_code == 303, response.text
-
-
 def run_daily(session: Session, day: date) -> None:
     """What the worker does on `day`: the daily pass and the per-subscription jobs it queued."""
     with on(day):
         daily(session)
-        queued = session.exec(select(Job).where(Job.name == ADVANCE_JOB, Job.status == JobStatus.QUEUED)).all()
-        for job in queued:
-            advance_one(session, **job.args)
-            job.status = JobStatus.DONE
-            session.add(job)
-        session.flush()
+        run_queued(session, {ADVANCE_JOB: advance_one})
 
 
 def messages(session: Session, member_id: str, template: str) -> list[Notification]:

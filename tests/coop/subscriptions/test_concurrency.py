@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlmodel import select
 
 from coop.core.clock import today_amsterdam
 from coop.core.db import unit_of_work
-from coop.core.settings import get_settings
 from coop.ledger.queries import global_sums
 from coop.members.models import MemberKind
 from coop.members.schemas import JoinIn
 from coop.members.service import join
 from coop.payments.models import PaymentStatus, ProviderName, SandboxCheckout
-from coop.payments.providers.sandbox import SandboxProvider
-from coop.payments.service import receive_notification
 from coop.subscriptions.models import Invoice
 from coop.subscriptions.service import start_subscription
 from tests.conftest import empty_postgres_database, migrate
+from tests.support import notify_paid_at_once
 
 PAYERS = 20
 
@@ -38,25 +34,7 @@ def test_twenty_subscriptions_paid_at_once_get_invoices_1_to_20(database) -> Non
                                                     actor_id=None)
                     setup.get(SandboxCheckout, payment.provider_reference).status = PaymentStatus.PAID
                     references.append(payment.provider_reference)
-            barrier = threading.Barrier(PAYERS)
-            outcomes: list[str | Exception | None] = [None] * PAYERS
-
-            def webhook(index: int) -> None:
-                try:
-                    barrier.wait(timeout=30)
-                    with unit_of_work(engine) as session:
-                        provider = SandboxProvider(session, get_settings().public_url)
-                        outcomes[index] = receive_notification(session, provider=provider,
-                                                               provider_reference=references[index], raw="paid")
-                except Exception as error:
-                    outcomes[index] = error
-
-            threads = [threading.Thread(target=webhook, args=(i,)) for i in range(PAYERS)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=120)
-            assert not any(thread.is_alive() for thread in threads), "a payment hung (deadlock?)"
+            outcomes = notify_paid_at_once(engine, references)
             assert outcomes == ["open -> paid"] * PAYERS, outcomes
 
             year = today_amsterdam().year

@@ -12,7 +12,8 @@ from coop.auth.models import Role
 from coop.ledger.chart import AccountCode
 from coop.ledger.queries import balance
 from tests.coop.members.support import PERSON, join_and_pay, on, own_headers
-from tests.coop.subscriptions.support import YEARS, member_who_joined, messages, pay, run_daily, status_on, subscribe
+from tests.coop.subscriptions.support import YEARS, member_who_joined, messages, run_daily, status_on, subscribe
+from tests.support import pay
 
 
 def test_tiers_are_public_and_follow_the_price_list(client) -> None:
