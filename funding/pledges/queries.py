@@ -22,6 +22,7 @@ class Progress:
 
     paid_cents: int = 0  # paid money pledges (held in 2200 or payable in 2400)
     pending_cents: int = 0  # pledged, payment not (yet) completed
+    refunding_cents: int = 0  # paid, refund asked but not yet confirmed by the provider
     matched_cents: int = 0  # from matchfunding rules (gift funds: a later issue)
     granted_cents: int = 0  # from grants (gift funds: a later issue)
     minutes_pledged: int = 0
@@ -60,6 +61,8 @@ def progress(session: Session, *, project_ids: Iterable[uuid.UUID]) -> dict[uuid
             add("paid_cents", cents)
         elif kind == PledgeKind.MONEY and status == PledgeStatus.PENDING:
             add("pending_cents", cents)
+        elif kind == PledgeKind.MONEY and status == PledgeStatus.REFUND_PENDING:
+            add("refunding_cents", cents)
         elif kind == PledgeKind.TIME and status in COUNTED_TIME:
             add("minutes_pledged", minutes)
             if status in CONFIRMED_TIME:

@@ -108,6 +108,7 @@ class ProjectCard(BaseModel):
     goal_cents: int
     paid_cents: int
     pending_cents: int
+    refunding_cents: int  # a failed or cancelled project's refunds the providers have not confirmed yet
     matched_cents: int
     granted_cents: int
     raised_cents: int = Field(description="Paid, matched and granted cents: what counts towards the goal.")

@@ -11,7 +11,7 @@ on to the provider; a provider that refuses changes nothing here.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -33,7 +33,6 @@ from coop.subscriptions.jobs import start_collection
 from coop.subscriptions.models import Subscription
 from coop.subscriptions.service import get_subscription
 from tests.coop.members.support import on, own_headers
-from tests.coop.payments.conftest import configured
 from tests.coop.payments.mollie_fake import MollieFake
 from tests.coop.payments.stripe_fake import StripeFake, event, sign
 from tests.coop.payments.test_mollie import KEY as MOLLIE_KEY
@@ -48,22 +47,6 @@ LATE = END + timedelta(days=3)  # when the provider's renewal is reported
 MOLLIE_WEBHOOK = "/api/v1/webhooks/mollie"
 RENEWALS_WEBHOOK = "/api/v1/webhooks/mollie/subscriptions"
 NO_CHARGE_PATHS = ("/v1/checkout/sessions", "/v1/invoices", "/v1/payment_intents", "/v1/charges")
-
-
-@pytest.fixture
-def stripe_api() -> Iterator[StripeFake]:
-    """A running fake Stripe API and the settings pointing at it."""
-    with StripeFake() as running, configured(stripe_api_key=STRIPE_KEY, stripe_webhook_secret=SECRET,
-                                              stripe_api_base=running.base, public_url=PUBLIC_URL):
-        yield running
-
-
-@pytest.fixture
-def mollie_api() -> Iterator[MollieFake]:
-    """A running fake Mollie API and the settings pointing at it."""
-    with MollieFake() as running, configured(mollie_api_key=MOLLIE_KEY, mollie_api_base=running.base,
-                                              public_url=PUBLIC_URL):
-        yield running
 
 
 @pytest.fixture

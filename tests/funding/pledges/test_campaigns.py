@@ -11,8 +11,11 @@ from coop.auth.models import Role
 from coop.auth.service import create_token
 from coop.ledger.chart import AccountCode
 from coop.ledger.queries import balance
+from coop.payments.service import ProviderUnavailable, get_payment
+from funding.pledges.closing import close_project, refund_pledge
 from funding.pledges.models import PledgeStatus
 from funding.pledges.queries import pledges_of
+from funding.pledges.service import get_pledge
 from tests.coop.members.support import on
 from tests.funding.pledges.support import live_project, pledge, project_body, run_closing
 from tests.support import pay
@@ -221,3 +224,37 @@ def test_an_anonymous_gift_stays_anonymous_to_the_initiator_but_not_to_the_board
     assert (money["name"], money["email"]) == ("Anoniem", None)
     assert next(p for p in seen_by_initiator if p["kind"] == "time")["email"] == "mo@example.org"  # to arrange hours
     assert {p["email"] for p in seen_by_board} == {"els@example.org", "mo@example.org"}
+
+
+def test_a_refund_the_provider_refuses_is_retried_and_counts_as_refunded_only_when_the_provider_says_so(
+        client, session, auth_headers, mollie_api) -> None:
+    initiator, board = auth_headers(Role.INITIATOR), auth_headers(Role.BOARD)
+    with on(START):
+        pid = live_project(client, initiator, board, START, goal_cents=100_000, goal_hours=0)["id"]
+        made = pledge(client, pid, kind="money", amount_cents=2_500, name="Jan", email="jan@example.org",
+                      provider="mollie")
+        reference = get_payment(session, payment_id=uuid.UUID(made["payment"]["id"])).provider_reference
+        mollie_api.set_payment(reference, "paid")
+        assert client.post("/api/v1/webhooks/mollie", data={"id": reference}).status_code == 200
+    mollie_api.fail("POST", f"/v2/payments/{reference}/refunds", 503)
+    pledge_id = uuid.UUID(made["pledge"]["id"])
+
+    with on(AFTER):
+        close_project(session, project_id=uuid.UUID(pid), today=AFTER)
+        with pytest.raises(ProviderUnavailable), session.begin_nested():  # the job's savepoint rolls back
+            refund_pledge(session, pledge_id=pledge_id)  # and the job is retried with backoff
+    shown = client.get(f"/api/v1/projects/{pid}").json()
+    assert (shown["status"], shown["paid_cents"], shown["refunding_cents"]) == ("failed", 0, 2_500)
+    assert held(session, pid) == 2_500  # nothing left the books yet
+
+    mollie_api.heal()
+    with on(AFTER + timedelta(days=1)):
+        refund_pledge(session, pledge_id=pledge_id)  # the retry: Mollie accepts, the refund is pending there
+        refund_pledge(session, pledge_id=pledge_id)  # a second run asks nothing again
+    assert len(mollie_api.requests_to("POST", f"/v2/payments/{reference}/refunds")) == 2  # the refused one + one
+    assert get_pledge(session, pledge_id=pledge_id).status is PledgeStatus.REFUND_PENDING and held(session, pid)
+
+    mollie_api.set_payment(reference, "paid", refunded="25.00")
+    assert client.post("/api/v1/webhooks/mollie", data={"id": reference}).status_code == 200
+    assert get_pledge(session, pledge_id=pledge_id).status is PledgeStatus.REFUNDED
+    assert held(session, pid) == 0
