@@ -23,6 +23,7 @@ from coop.payments.api import sandbox_router, webhooks_router
 from coop.shares.api import router as shares_router
 from coop.subscriptions import jobs as subscription_jobs  # noqa: F401  (registers the subscription jobs)
 from coop.subscriptions.api import router as subscriptions_router
+from funding.funds.api import router as funds_router
 from funding.pledges import jobs as pledge_jobs  # noqa: F401  (registers the crowdfunding jobs)
 from funding.pledges.api import router as pledges_router
 from funding.projects.api import router as projects_router
@@ -46,7 +47,8 @@ def create_app() -> FastAPI:
 
     api = APIRouter(prefix=API_PREFIX)
     for router in (auth_router, audit_router, ledger_router, payments_router, webhooks_router, members_router,
-                   shares_router, subscriptions_router, projects_router, pledges_router):
+                   shares_router, subscriptions_router, projects_router, pledges_router,
+                   funds_router):
         api.include_router(router)
     app.include_router(api)
     app.include_router(sandbox_router)

@@ -36,6 +36,7 @@ from coop.payments.service import reconcile
 from coop.reference_data import seed_reference_data
 from coop.subscriptions import jobs as subscription_jobs  # noqa: F401  (registers the subscription jobs)
 from funding.demo import seed_demo_projects
+from funding.funds import matching as fund_matching  # noqa: F401  (matches follow pledges in workers too)
 from funding.pledges import jobs as pledge_jobs  # noqa: F401  (registers the crowdfunding jobs)
 from funding.pledges.payouts import project_payout_lines
 

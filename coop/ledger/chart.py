@@ -16,6 +16,7 @@ class AccountCode(StrEnum):
     SANDBOX_CLEARING = "1120"
     BANK = "1200"
     MEMBER_RECEIVABLES = "1300"
+    PROJECT_RECEIVABLES = "1310"
     SHARE_CAPITAL = "0500"
     REDEMPTIONS_PAYABLE = "2100"
     PLEDGES_HELD = "2200"
@@ -50,6 +51,8 @@ CHART: tuple[AccountSpec, ...] = (
     AccountSpec(AccountCode.SANDBOX_CLEARING, "Sandbox clearing", AccountType.ASSET),
     AccountSpec(AccountCode.BANK, "Bank", AccountType.ASSET),
     AccountSpec(AccountCode.MEMBER_RECEIVABLES, "Receivable from members", AccountType.ASSET),
+    AccountSpec(AccountCode.PROJECT_RECEIVABLES, "Receivable from projects (paid out, then charged back)",
+                AccountType.ASSET),
     AccountSpec(AccountCode.REDEMPTIONS_PAYABLE, "Redemptions payable", AccountType.LIABILITY),
     AccountSpec(AccountCode.PLEDGES_HELD, "Pledges held for projects", AccountType.LIABILITY),
     AccountSpec(AccountCode.FUNDS_AVAILABLE, "Gift funds available", AccountType.LIABILITY, no_overdraft=True),

@@ -16,6 +16,7 @@ import coop.notifications.models
 import coop.payments.models
 import coop.shares.models
 import coop.subscriptions.models  # noqa: F401  (each import registers its tables)
+import funding.funds.models
 import funding.pledges.models
 import funding.projects.models  # noqa: F401
 

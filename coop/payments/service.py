@@ -500,9 +500,13 @@ def confirm_transfer(session: Session, *, payment_id: uuid.UUID) -> Payment:
 
 def refund_payment(
     session: Session, *, payment_id: uuid.UUID, amount_cents: int | None, reason: str | None,
-    requested_by: uuid.UUID | None,
+    requested_by: uuid.UUID | None, idempotency_key: str | None = None,
 ) -> Refund:
-    """Ask the provider to give money back; the ledger moves when the provider confirms it."""
+    """Ask the provider to give money back; the ledger moves when the provider confirms it.
+
+    A caller that retries the same refund (a job) passes its own `idempotency_key`, so a provider that refunded
+    before our transaction rolled back is not asked twice.
+    """
     payment = get_payment(session, payment_id=payment_id, for_update=True)
     if payment.status not in (S.PAID, S.PARTIALLY_REFUNDED):
         raise Conflict(f"a {payment.status.value} payment cannot be refunded", field="payment_id")
@@ -519,7 +523,8 @@ def refund_payment(
     session.flush()
     provider = provider_for(session, payment.provider)
     try:
-        result = provider.refund(payment.provider_reference or payment.reference, amount, f"refund-{refund.id}")
+        result = provider.refund(payment.provider_reference or payment.reference, amount,
+                                 idempotency_key or f"refund-{refund.id}")
     except ProviderError as error:
         raise ProviderUnavailable(f"{payment.provider.value} refused the refund: {error}",
                                   field="amount_cents") from error

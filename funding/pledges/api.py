@@ -51,7 +51,7 @@ def project_payout(session: SessionDep, user: Treasurer, project_id: uuid.UUID,
                    body: ProjectPayoutIn) -> ProjectPayoutOut:
     """The treasurer records that the bank paid a succeeded project (after the SEPA file)."""
     left = payouts.record_project_payout(session, project_id=project_id, amount_cents=body.amount_cents,
-                                         paid_on=body.paid_on, by=user.id)
+                                         paid_on=body.paid_on, reference=body.reference, by=user.id)
     return ProjectPayoutOut(project_id=project_id, owed_cents=left)
 
 

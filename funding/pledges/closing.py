@@ -19,9 +19,9 @@ from coop.core.errors import NotFound
 from coop.payments.models import PaymentStatus, RefundStatus
 from coop.payments.queries import refunds_of
 from coop.payments.service import get_payment, refund_payment
-from funding.pledges.models import PledgeKind, PledgeStatus
+from funding.pledges.models import Pledge, PledgeKind, PledgeStatus
 from funding.pledges.queries import Progress, pledges_of, progress
-from funding.pledges.service import ask_refund, get_pledge, move_to_payable
+from funding.pledges.service import ask_refund, get_pledge, move_to_payable, pledge_listeners
 from funding.projects.models import FundingModel, Project, ProjectStatus
 from funding.projects.service import set_closed_status
 
@@ -35,6 +35,16 @@ def succeeds(project: Project, reached: Progress) -> bool:
     money_ok = reached.raised_cents >= project.goal_cents
     hours_ok = project.goal_minutes == 0 or reached.minutes_confirmed >= project.goal_minutes
     return money_ok and hours_ok
+
+
+def refund_stragglers(session: Session) -> int:
+    """Queue refunds for money that arrived on a failed or cancelled project without one (a safety net)."""
+    stragglers = session.exec(select(Pledge).join(Project, col(Project.id) == col(Pledge.project_id)).where(
+        col(Project.status).in_([ProjectStatus.FAILED, ProjectStatus.CANCELED]), Pledge.kind == PledgeKind.MONEY,
+        Pledge.status == PledgeStatus.PAID)).all()
+    for pledge in stragglers:
+        ask_refund(session, pledge=pledge)
+    return len(stragglers)
 
 
 def due_for_closing(session: Session, *, today: date) -> list[uuid.UUID]:
@@ -58,6 +68,8 @@ def close_project(session: Session, *, project_id: uuid.UUID, today: date) -> Pr
             move_to_payable(session, pledge=pledge, project=project)
         else:
             ask_refund(session, pledge=pledge)
+    for listener in pledge_listeners():
+        listener.on_closed(session, project, succeeded=succeeded)
     session.flush()
     return project
 
@@ -70,22 +82,25 @@ def cancel_project(session: Session, *, project_id: uuid.UUID, actor_id: uuid.UU
     for pledge in pledges_of(session, project_id=project.id, kinds=[PledgeKind.MONEY],
                              statuses=[PledgeStatus.PAID]):
         ask_refund(session, pledge=pledge)
+    for listener in pledge_listeners():
+        listener.on_closed(session, project, succeeded=False)
     session.flush()
     return project
 
 
 def refund_pledge(session: Session, *, pledge_id: uuid.UUID) -> None:
     """Ask the provider to refund a pledge in full (a job: raises to be retried while the provider fails)."""
-    pledge = get_pledge(session, pledge_id=pledge_id, for_update=True)
-    if pledge.status is not PledgeStatus.REFUND_PENDING or pledge.payment_id is None:
+    payment_id = get_pledge(session, pledge_id=pledge_id).payment_id
+    if payment_id is None:
         return
-    payment = get_payment(session, payment_id=pledge.payment_id, for_update=True)
-    if payment.status in MONEY_BACK:
+    payment = get_payment(session, payment_id=payment_id, for_update=True)  # the webhooks' order: payment first
+    pledge = get_pledge(session, pledge_id=pledge_id, for_update=True)
+    if pledge.status is not PledgeStatus.REFUND_PENDING or payment.status in MONEY_BACK:
         return
     if any(refund.status is RefundStatus.PENDING for refund in refunds_of(session, payment=payment)):
         return  # asked before; the provider confirms it later
     refund_payment(session, payment_id=payment.id, amount_cents=None, requested_by=None,
-                   reason="Het project is niet doorgegaan")
+                   reason="Het project is niet doorgegaan", idempotency_key=f"pledge-refund:{pledge.id}")
 
 
 def _locked(session: Session, project_id: uuid.UUID) -> Project:

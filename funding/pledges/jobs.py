@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from coop.core.clock import today_amsterdam
 from coop.core.jobs import enqueue, job_handler, periodic
-from funding.pledges.closing import close_project, due_for_closing, refund_pledge
+from funding.pledges.closing import close_project, due_for_closing, refund_pledge, refund_stragglers
 from funding.pledges.service import REFUND_JOB
 
 CLOSE_DUE_JOB = "projects.close_due"
@@ -18,9 +18,11 @@ CLOSE_JOB = "projects.close"
 
 @job_handler(CLOSE_DUE_JOB)
 def close_due(session: Session) -> None:
-    """Queue the close of every campaign whose deadline has passed (one job each, so none holds up another)."""
+    """Queue the close of every campaign whose deadline has passed (one job each, so none holds up another), and
+    the refund of any money that reached a failed project without one."""
     for project_id in due_for_closing(session, today=today_amsterdam()):
         enqueue(session, name=CLOSE_JOB, args={"project_id": str(project_id)}, dedupe_key=f"{CLOSE_JOB}:{project_id}")
+    refund_stragglers(session)
 
 
 @job_handler(CLOSE_JOB)

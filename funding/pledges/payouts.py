@@ -10,17 +10,13 @@ from sqlmodel import Session, col, select
 from coop.audit.service import record
 from coop.core.errors import Conflict, InvalidInput
 from coop.ledger.chart import AccountCode
-from coop.ledger.queries import balance
+from coop.ledger.queries import entry_by_key
 from coop.ledger.schemas import Line
 from coop.ledger.service import post
 from coop.members.payouts import PayoutLine
+from funding.pledges.service import owed_to_project
 from funding.projects.models import Project, ProjectStatus
 from funding.projects.service import get_project
-
-
-def owed_to(session: Session, *, project_id: uuid.UUID) -> int:
-    """What the cooperative still owes the project, in cents (2400 with the project as dimension)."""
-    return -balance(session, account=AccountCode.PAYABLE_TO_PROJECTS, project_id=project_id)
 
 
 def project_payout_lines(session: Session) -> list[PayoutLine]:
@@ -28,7 +24,7 @@ def project_payout_lines(session: Session) -> list[PayoutLine]:
     lines = []
     for project in session.exec(select(Project).where(Project.status == ProjectStatus.SUCCEEDED)
                                 .order_by(col(Project.closed_at), col(Project.id))).all():
-        amount = owed_to(session, project_id=project.id)
+        amount = owed_to_project(session, project_id=project.id)
         if amount <= 0:
             continue
         lines.append(PayoutLine(
@@ -40,16 +36,19 @@ def project_payout_lines(session: Session) -> list[PayoutLine]:
 
 
 def record_project_payout(session: Session, *, project_id: uuid.UUID, amount_cents: int, paid_on: date,
-                          by: uuid.UUID | None) -> int:
-    """The bank paid (part of) what the project is owed: 2400 -> 1200, once per resulting balance; what is left."""
+                          reference: str, by: uuid.UUID | None) -> int:
+    """The bank paid (part of) what the project is owed: 2400 -> 1200, once per bank reference; what is left."""
     project = get_project(session, project_id=project_id, for_update=True)
     if project.status is not ProjectStatus.SUCCEEDED:
         raise Conflict(f"a {project.status.value} project is not paid out", field="project_id")
-    owed = owed_to(session, project_id=project.id)
+    key = f"project-payout:{project.id}:{reference.strip()}"
+    if entry_by_key(session, key) is not None:
+        raise Conflict(f"a payout with reference {reference.strip()!r} was already recorded", field="reference")
+    owed = owed_to_project(session, project_id=project.id)
     if not 0 < amount_cents <= owed:
         raise InvalidInput(f"the project is owed {owed} cents", field="amount_cents")
     left = owed - amount_cents
-    post(session, key=f"project-payout:{project.id}:{left}", booked_on=paid_on, source_type="project",
+    post(session, key=key, booked_on=paid_on, source_type="project",
          source_id=str(project.id), created_by=by, description=f"Uitbetaling project {project.title}"[:255],
          lines=[Line(account=AccountCode.PAYABLE_TO_PROJECTS, amount_cents=amount_cents, project_id=project.id),
                 Line(account=AccountCode.BANK, amount_cents=-amount_cents, project_id=project.id)])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select as sa_select
@@ -36,6 +36,17 @@ class Progress:
     def raised_cents(self) -> int:
         """Money that counts towards the goal."""
         return self.paid_cents + self.matched_cents + self.granted_cents
+
+
+Contribution = Callable[[Session, list[uuid.UUID]], dict[uuid.UUID, int]]
+_CONTRIBUTIONS: dict[str, Contribution] = {}
+
+
+def register_contribution(field: str, totals: Contribution) -> None:
+    """Let gift funds add their money to progress (`matched_cents`, `granted_cents`) without pledges importing them."""
+    if field not in ("matched_cents", "granted_cents"):
+        raise ValueError(f"not a contribution field: {field}")
+    _CONTRIBUTIONS[field] = totals
 
 
 def progress(session: Session, *, project_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Progress]:
@@ -74,6 +85,9 @@ def progress(session: Session, *, project_ids: Iterable[uuid.UUID]) -> dict[uuid
             add("materials_value_cents", value)
     for project_id, backers in _backers(session, ids).items():
         totals[project_id]["backers"] = backers
+    for field, contribution in _CONTRIBUTIONS.items():
+        for project_id, cents in contribution(session, ids).items():
+            totals[project_id][field] = cents
     return {pid: Progress(**values) for pid, values in totals.items()}
 
 

@@ -44,6 +44,7 @@ class ProjectPayoutIn(BaseModel):
 
     amount_cents: StrictInt = Field(gt=0)
     paid_on: date
+    reference: str = Field(min_length=1, max_length=140)  # the bank's reference: one payout is recorded once
 
 
 class ProjectPayoutOut(BaseModel):

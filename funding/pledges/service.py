@@ -21,6 +21,7 @@ from coop.core.jobs import enqueue
 from coop.core.money import MoneyError, format_eur, parse_amount
 from coop.core.settings import get_settings
 from coop.ledger.chart import AccountCode
+from coop.ledger.queries import balance
 from coop.ledger.schemas import Line
 from coop.ledger.service import post
 from coop.payments.models import Payment
@@ -32,6 +33,33 @@ from funding.projects.models import FundingModel, Project, ProjectStatus
 from funding.projects.service import ensure_project_access, get_project
 
 PLEDGE = "pledge"
+
+
+class PledgeListener:
+    """What another part of crowdfunding (gift funds) does when pledges and projects move; no-ops by default."""
+
+    def on_paid(self, session: Session, pledge: Pledge, project: Project) -> None:
+        """A money pledge to a live project was paid (in that transaction)."""
+
+    def on_money_back(self, session: Session, pledge: Pledge, project: Project) -> None:
+        """All of a paid pledge went back (refund or chargeback)."""
+
+    def on_closed(self, session: Session, project: Project, *, succeeded: bool) -> None:
+        """The project succeeded, failed or was cancelled (in the closing transaction)."""
+
+
+_LISTENERS: list[PledgeListener] = []
+
+
+def listen_to_pledges(listener: PledgeListener) -> None:
+    """Register a listener once per process (gift funds do, at import)."""
+    if not any(type(known) is type(listener) for known in _LISTENERS):
+        _LISTENERS.append(listener)
+
+
+def pledge_listeners() -> list[PledgeListener]:
+    """The registered listeners, in registration order."""
+    return list(_LISTENERS)
 REFUND_JOB = "pledges.refund"
 CLOSED_FOR_MONEY = (ProjectStatus.FAILED, ProjectStatus.CANCELED)
 
@@ -116,9 +144,9 @@ def _minutes(hours: Decimal, field: str) -> int:
 
 
 def _time_pledge(session: Session, pledge_id: uuid.UUID, user: CurrentUser) -> tuple[Pledge, Project]:
-    """A time pledge and its project, if `user` runs the project (or is the board)."""
+    """A time pledge and its project (locked in the close's order: project, then pledge), if `user` runs it."""
+    project = get_project(session, project_id=get_pledge(session, pledge_id=pledge_id).project_id, for_update=True)
     pledge = get_pledge(session, pledge_id=pledge_id, for_update=True)
-    project = get_project(session, project_id=pledge.project_id)
     ensure_project_access(session, project=project, user=user)
     if pledge.kind is not PledgeKind.TIME:
         raise Conflict("only time pledges are confirmed and delivered", field="pledge_id")
@@ -128,6 +156,8 @@ def _time_pledge(session: Session, pledge_id: uuid.UUID, user: CurrentUser) -> t
 def confirm_time(session: Session, *, pledge_id: uuid.UUID, user: CurrentUser) -> Pledge:
     """The initiator accepts the offered hours."""
     pledge, project = _time_pledge(session, pledge_id, user)
+    if project.status is not ProjectStatus.LIVE or today_amsterdam() > project.deadline:
+        raise Conflict("hours are confirmed during the campaign only (they decide its outcome)", field="pledge_id")
     if pledge.status is not PledgeStatus.PLEDGED:
         raise Conflict(f"a {pledge.status.value} pledge cannot be confirmed", field="pledge_id")
     pledge.status, pledge.confirmed_at = PledgeStatus.CONFIRMED, utc_now()
@@ -182,6 +212,11 @@ def _saved(session: Session, pledge: Pledge, project: Project, action: str, acto
 # -- money after the campaign ---------------------------------------------------------------------------------
 
 
+def owed_to_project(session: Session, *, project_id: uuid.UUID) -> int:
+    """What the cooperative still owes a project, in cents (2400 with the project as dimension)."""
+    return -balance(session, account=AccountCode.PAYABLE_TO_PROJECTS, project_id=project_id)
+
+
 def move_to_payable(session: Session, *, pledge: Pledge, project: Project) -> None:
     """A paid pledge of a succeeded project: its money is owed to the project (2200 -> 2400), once."""
     amount = pledge.amount_cents or 0
@@ -199,20 +234,35 @@ def ask_refund(session: Session, *, pledge: Pledge) -> None:
 
 
 class PledgePurpose(PurposeHandler):
-    """Money pledges are held for the project (2200) until the campaign closes."""
+    """Money pledges are held for the project (2200) until the campaign closes; refunded in full or not at all."""
+
+    partial_refunds = False
 
     def credit_lines(self, session: Session, payment: Payment, amount_cents: int) -> list[Line]:
-        """Pledges held for the project."""
+        """Pledges held for the project, whose row is locked first: a close deciding it waits, or is waited for."""
         pledge = get_pledge(session, pledge_id=payment.purpose_id)
+        get_project(session, project_id=pledge.project_id, for_update=True)
         return [Line(account=AccountCode.PLEDGES_HELD, amount_cents=-amount_cents, project_id=pledge.project_id)]
 
     def money_back_lines(self, session: Session, payment: Payment, amount_cents: int) -> list[Line]:
-        """What goes back comes out of 2400 once the project succeeded, else out of 2200."""
+        """Out of 2200, or once the project succeeded out of what it is still owed (2400); what was already paid out
+        to the project becomes a receivable from it (1310)."""
+        pledge = get_pledge(session, pledge_id=payment.purpose_id)
+        project = get_project(session, project_id=pledge.project_id, for_update=True)
+        if project.status is not ProjectStatus.SUCCEEDED:
+            return [Line(account=AccountCode.PLEDGES_HELD, amount_cents=-amount_cents, project_id=project.id)]
+        from_payable = min(amount_cents, max(0, owed_to_project(session, project_id=project.id)))
+        lines = [Line(account=AccountCode.PAYABLE_TO_PROJECTS, amount_cents=-from_payable, project_id=project.id),
+                 Line(account=AccountCode.PROJECT_RECEIVABLES, amount_cents=from_payable - amount_cents,
+                      project_id=project.id)]
+        return [line for line in lines if line.amount_cents != 0]
+
+    def check_refund(self, session: Session, payment: Payment, amount_cents: int) -> None:
+        """Money already paid out to a succeeded project is not refunded by the cooperative."""
         pledge = get_pledge(session, pledge_id=payment.purpose_id)
         project = get_project(session, project_id=pledge.project_id)
-        account = AccountCode.PAYABLE_TO_PROJECTS if project.status is ProjectStatus.SUCCEEDED \
-            else AccountCode.PLEDGES_HELD
-        return [Line(account=account, amount_cents=-amount_cents, project_id=pledge.project_id)]
+        if project.status is ProjectStatus.SUCCEEDED and owed_to_project(session, project_id=project.id) < amount_cents:
+            raise Conflict("this pledge has been paid out to the project; it cannot be refunded", field="payment_id")
 
     def on_paid(self, session: Session, payment: Payment) -> None:
         """The pledge counts; paid after the close it follows the outcome (payable, or refunded)."""
@@ -220,7 +270,10 @@ class PledgePurpose(PurposeHandler):
         project = get_project(session, project_id=pledge.project_id)
         pledge.status, pledge.paid_at = PledgeStatus.PAID, payment.paid_at or utc_now()
         session.add(pledge)
-        if project.status is ProjectStatus.SUCCEEDED:
+        if project.status is ProjectStatus.LIVE:
+            for listener in _LISTENERS:
+                listener.on_paid(session, pledge, project)
+        elif project.status is ProjectStatus.SUCCEEDED:
             move_to_payable(session, pledge=pledge, project=project)
         elif project.status in CLOSED_FOR_MONEY:
             ask_refund(session, pledge=pledge)
@@ -240,6 +293,9 @@ class PledgePurpose(PurposeHandler):
             pledge = get_pledge(session, pledge_id=payment.purpose_id, for_update=True)
             pledge.status, pledge.closed_at = PledgeStatus.REFUNDED, utc_now()
             session.add(pledge)
+            project = get_project(session, project_id=pledge.project_id)
+            for listener in _LISTENERS:
+                listener.on_money_back(session, pledge, project)
             session.flush()
 
 

@@ -43,7 +43,8 @@ STAFF = (Role.BOARD, Role.ADMIN)
 MEMBERS = (MemberStatus.ACTIVE, MemberStatus.RESIGNING)
 MIN_CAMPAIGN_DAYS, MAX_CAMPAIGN_DAYS = 1, 90
 EDITABLE = (ProjectStatus.DRAFT, ProjectStatus.SUBMITTED)
-EDITABLE_WHILE_LIVE = frozenset({"story", "summary", "wishlist"})
+PAYEE_FIELDS = frozenset({"payee_name", "payee_iban"})  # needed to pay out: settable while live and after success
+EDITABLE_WHILE_LIVE = frozenset({"story", "summary", "wishlist"}) | PAYEE_FIELDS
 CLEARABLE = frozenset({"story", "payee_name", "payee_iban"})
 CLOSING: dict[ProjectStatus, tuple[ProjectStatus, ...]] = {
     ProjectStatus.SUCCEEDED: (ProjectStatus.LIVE,),
@@ -118,7 +119,8 @@ def _member_for(session: Session, *, user: CurrentUser, member_id: uuid.UUID | N
 
 
 def update_project(session: Session, *, project_id: uuid.UUID, data: ProjectPatch, user: CurrentUser) -> Project:
-    """Change a draft or submitted project; once live only story, summary and wishlist (Conflict naming the field)."""
+    """Change a draft or submitted project; once live only story, summary, wishlist and payee, after success only
+    the payee (Conflict naming the field)."""
     project = get_project(session, project_id=project_id, for_update=True)
     ensure_project_access(session, project=project, user=user)
     changes = _changes(project, data)
@@ -126,6 +128,8 @@ def update_project(session: Session, *, project_id: uuid.UUID, data: ProjectPatc
         frozen = next((name for name in changes if name not in EDITABLE_WHILE_LIVE), None)
         if frozen is not None:
             raise Conflict(f"{frozen} cannot change once the campaign is live", field=frozen)
+    elif project.status is ProjectStatus.SUCCEEDED and changes.keys() <= PAYEE_FIELDS:
+        pass  # where the money goes can still be set (audited) until it is paid out
     elif project.status not in EDITABLE and changes:
         raise Conflict(f"a {project.status.value} project cannot change", field="status")
     stored = dict(changes.values())

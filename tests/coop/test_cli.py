@@ -111,11 +111,11 @@ def test_db_upgrade_creates_schema_and_chart(db_url: str, engine) -> None:
     tables = set(inspect(engine).get_table_names())
     assert {"alembic_version", "auth_user", "auth_token", "audit_event", "ledger_account", "ledger_entry",
             "ledger_posting", "job"} <= tables
-    assert count(engine, Account) == len(CHART) == 15
+    assert count(engine, Account) == len(CHART) == 16
     with Session(engine) as session:
         codes = set(session.exec(select(Account.code)).all())
     assert codes == {spec.code.value for spec in CHART}
-    assert "15 ledger accounts, 2 share classes and 2 subscription tiers added" in result.output
+    assert "16 ledger accounts, 2 share classes and 2 subscription tiers added" in result.output
 
 
 def test_db_upgrade_twice_is_harmless(db_url: str, engine) -> None:
@@ -124,7 +124,7 @@ def test_db_upgrade_twice_is_harmless(db_url: str, engine) -> None:
     again = ok(kracht("db", "upgrade"))
 
     assert "0 ledger accounts, 0 share classes and 0 subscription tiers added" in again.output
-    assert count(engine, Account) == 15
+    assert count(engine, Account) == 16
 
 
 # --- users ---------------------------------------------------------------------------------------

@@ -40,11 +40,11 @@ def test_a_succeeded_project_is_in_the_sepa_file_and_its_payout_is_booked_once(c
     assert "NL02ABNA0123456789" in (tmp_path / "payouts.xml").read_text()
 
     url = f"/api/v1/projects/{paid}/payouts"
-    body = {"amount_cents": 6_000, "paid_on": "2027-07-06"}
+    body = {"amount_cents": 6_000, "paid_on": "2027-07-06", "reference": "NL-BANK-2027-07-06-001"}
     assert client.post(url, json=body, headers=board).status_code == 403
     first = client.post(url, json=body, headers=treasurer)
     assert first.status_code == 200 and first.json()["owed_cents"] == 0
-    again = client.post(url, json=body, headers=treasurer)
-    assert again.status_code == 422 and again.json()["field"] == "amount_cents"
+    again = client.post(url, json={**body, "reference": "NL-BANK-2027-07-06-002"}, headers=treasurer)
+    assert again.status_code == 422 and again.json()["field"] == "amount_cents"  # nothing is owed any more
     assert balance(session, account=AccountCode.PAYABLE_TO_PROJECTS, project_id=uuid.UUID(paid)) == 0
     assert paid not in {line.reference for line in project_payout_lines(session)}

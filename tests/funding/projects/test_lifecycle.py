@@ -121,7 +121,7 @@ def test_only_a_draft_is_submitted_and_only_a_submitted_project_approved(client,
     ({"deadline": days(40)}, "deadline"),
     ({"starts_on": days(1)}, "starts_on"),
     ({"funding_model": "keep_it_all"}, "funding_model"),
-    ({"payee_iban": "NL91ABNA0417164300"}, "payee_iban"),
+    ({"municipality_code": "GM0363"}, "municipality_code"),
 ])
 def test_goals_campaign_and_model_are_frozen_once_live(client, session, auth_headers, change, field) -> None:
     initiator, board = auth_headers(Role.INITIATOR), auth_headers(Role.BOARD)
@@ -137,7 +137,7 @@ def test_goals_campaign_and_model_are_frozen_once_live(client, session, auth_hea
     assert (project.goal_cents, project.goal_minutes, project.funding_model.value) == (50_000, 600, "all_or_nothing")
 
 
-def test_story_summary_and_wishlist_may_still_change_while_live(client, session, auth_headers) -> None:
+def test_story_summary_wishlist_and_payee_may_still_change_while_live(client, session, auth_headers) -> None:
     initiator, board = auth_headers(Role.INITIATOR), auth_headers(Role.BOARD)
     with on(START):
         pid = created(client, initiator)["id"]
@@ -146,9 +146,10 @@ def test_story_summary_and_wishlist_may_still_change_while_live(client, session,
         same = {"goal_cents": 50_000, "goal_hours": 10, "deadline": days(30)}  # unchanged values are no change
         edited = client.patch(f"{API}/{pid}", headers=initiator, json={
             **same, "story": "Nieuw verhaal", "summary": "Een moestuin en een kas voor de buurt",
-            "wishlist": ["Kas"]})
+            "wishlist": ["Kas"], "payee_iban": "NL91 ABNA 0417 1643 00"})
         assert edited.status_code == 200, edited.text
         assert (edited.json()["story"], edited.json()["wishlist"]) == ("Nieuw verhaal", ["Kas"])
+        assert edited.json()["private"]["payee_iban"] == "NL91ABNA0417164300"
         assert edited.json()["summary"] == "Een moestuin en een kas voor de buurt"
     assert "project.updated" in actions(session, pid)
 

@@ -1,0 +1,84 @@
+"""Gift funds: create and manage (fund managers, board), deposits (treasurer), donations (public)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+
+from coop.auth.dependencies import CurrentUserDep, require_roles
+from coop.auth.models import Role
+from coop.auth.schemas import CurrentUser
+from coop.core.db import SessionDep
+from coop.core.http import rate_limited
+from coop.core.idempotency import IdempotencyDep
+from coop.payments.schemas import PaymentPublic
+from funding.funds import (
+    matching,  # noqa: F401  (matches follow pledges from the first request on)
+    service,
+    views,
+)
+from funding.funds.queries import list_funds
+from funding.funds.schemas import (
+    DepositIn,
+    DepositOut,
+    DonationCreated,
+    DonationIn,
+    DonationPublic,
+    FundIn,
+    FundPublic,
+    MatchRuleIn,
+    MatchRulePublic,
+)
+
+router = APIRouter(tags=["funds"])
+Treasurer = Annotated[CurrentUser, Depends(require_roles(Role.TREASURER))]
+
+
+@router.post("/funds", response_model=FundPublic, status_code=status.HTTP_201_CREATED)
+def create(session: SessionDep, user: CurrentUserDep, body: FundIn) -> FundPublic:
+    """A new fund (board, or a fund manager who then manages it)."""
+    fund = service.create_fund(session, data=body, creator=user)
+    return views.describe_fund(session, fund_id=fund.id)
+
+
+@router.get("/funds", response_model=list[FundPublic])
+def funds(session: SessionDep) -> list[FundPublic]:
+    """Every fund with its balances and rules (public: funds account for what they give)."""
+    return [views.describe_fund(session, fund_id=fund.id) for fund in list_funds(session)]
+
+
+@router.get("/funds/{fund_id}", response_model=FundPublic)
+def fund(session: SessionDep, fund_id: uuid.UUID) -> FundPublic:
+    """One fund with its balances and rules."""
+    return views.describe_fund(session, fund_id=fund_id)
+
+
+@router.post("/funds/{fund_id}/deposits", response_model=DepositOut, status_code=status.HTTP_201_CREATED)
+def deposit(session: SessionDep, user: Treasurer, fund_id: uuid.UUID, body: DepositIn) -> DepositOut:
+    """The treasurer records the fund's transfer seen on the bank statement."""
+    made = service.record_deposit(session, fund_id=fund_id, data=body, by=user.id)
+    return DepositOut(id=made.id, fund_id=made.fund_id, amount_cents=made.amount_cents, reference=made.reference,
+                      booked_on=made.booked_on,
+                      available_cents=views.describe_fund(session, fund_id=fund_id).available_cents)
+
+
+@router.post("/funds/{fund_id}/donations", response_model=DonationCreated, status_code=status.HTTP_201_CREATED,
+             dependencies=[Depends(rate_limited("donation"))])
+def donate(session: SessionDep, fund_id: uuid.UUID, body: DonationIn, idem: IdempotencyDep) -> DonationCreated:
+    """Give to a fund (no account needed); returns the payment to complete."""
+
+    def work() -> DonationCreated:
+        donation, payment = service.donate(session, fund_id=fund_id, data=body)
+        return DonationCreated(donation=DonationPublic.model_validate(donation, from_attributes=True),
+                               payment=PaymentPublic.of(payment))
+
+    return idem.run(body, work, DonationCreated)
+
+
+@router.post("/funds/{fund_id}/match-rules", response_model=MatchRulePublic, status_code=status.HTTP_201_CREATED)
+def add_rule(session: SessionDep, user: CurrentUserDep, fund_id: uuid.UUID, body: MatchRuleIn) -> MatchRulePublic:
+    """A matchfunding rule (the fund's managers or the board)."""
+    rule = service.add_match_rule(session, fund_id=fund_id, data=body, user=user)
+    return MatchRulePublic.model_validate({**rule.model_dump(), "matched_cents": 0})

@@ -1,0 +1,131 @@
+"""Matchfunding: when a pledge to a live project is paid, each eligible rule reserves its match, exactly.
+
+The funds concerned are row-locked in id order before anything is read, so the
+budget, the caps and the fund's available money are read under the lock and a
+reservation can never exceed them (the ledger's no-overdraft check on 2300 is
+the last guard). Rules apply oldest first; each explains the amount it chose.
+A match is released when its pledge's money goes back or the project fails,
+and becomes payable to the project when it succeeds.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import Session
+
+from coop.core.clock import today_amsterdam, utc_now
+from coop.core.money import apply_basis_points, format_eur
+from coop.ledger.chart import AccountCode
+from coop.ledger.schemas import Line
+from coop.ledger.service import post
+from funding.funds.models import Fund, Match, MatchRule, MatchStatus
+from funding.funds.queries import available_cents, matched_by_rule, matched_per_project, matches_of, rules_of
+from funding.funds.service import get_fund
+from funding.pledges.models import Pledge, PledgeKind
+from funding.pledges.queries import register_contribution
+from funding.pledges.service import PledgeListener, listen_to_pledges
+from funding.projects.models import Project
+
+
+def eligible(rule: MatchRule, fund: Fund, project: Project, on: date) -> bool:
+    """The rule (and its fund) covers the project's theme and municipality, and is active on `on`."""
+    for themes, codes in ((rule.themes, rule.municipality_codes), (fund.themes, fund.municipality_codes)):
+        if themes and project.theme.value not in themes:
+            return False
+        if codes and project.municipality_code not in codes:
+            return False
+    return rule.active and (rule.starts_on is None or rule.starts_on <= on) and (
+        rule.ends_on is None or on <= rule.ends_on)
+
+
+def match_pledge(session: Session, *, pledge: Pledge, project: Project) -> list[Match]:
+    """Reserve every eligible rule's match of a paid money pledge (once per rule and pledge)."""
+    if pledge.kind is not PledgeKind.MONEY or not pledge.amount_cents:
+        return []
+    today = today_amsterdam()
+    candidates = [(rule, get_fund(session, fund_id=rule.fund_id)) for rule in rules_of(session, active_only=True)]
+    applying = [rule for rule, fund in candidates if eligible(rule, fund, project, today)]
+    for fund_id in sorted({rule.fund_id for rule in applying}):
+        get_fund(session, fund_id=fund_id, for_update=True)  # in id order: no deadlock between pledges
+    made = []
+    for rule in applying:
+        match = _match_one(session, rule, pledge, project)
+        if match is not None:
+            made.append(match)
+    return made
+
+
+def _match_one(session: Session, rule: MatchRule, pledge: Pledge, project: Project) -> Match | None:
+    """One rule's match, capped by the pledge cap, the project cap, the budget, the pledger limit and the fund."""
+    if any(m.rule_id == rule.id for m in matches_of(session, pledge_id=pledge.id, statuses=list(MatchStatus))):
+        return None
+    amount = pledge.amount_cents or 0
+    _, by_pledger = matched_by_rule(session, rule_id=rule.id, project_id=project.id, email=pledge.email)
+    if by_pledger >= rule.pledges_per_pledger:
+        return None
+    on_project, _ = matched_by_rule(session, rule_id=rule.id, project_id=project.id)
+    on_budget, _ = matched_by_rule(session, rule_id=rule.id)
+    limits = [
+        (apply_basis_points(amount, rule.ratio_bp), f"{rule.ratio_bp / 100:g}% van {format_eur(amount)}"),
+        (rule.cap_per_pledge_cents, f"maximum per bijdrage {format_eur(rule.cap_per_pledge_cents)}"),
+        (rule.cap_per_project_cents - on_project, f"maximum per project {format_eur(rule.cap_per_project_cents)}"),
+        (rule.budget_cents - on_budget, f"budget {format_eur(rule.budget_cents)}"),
+        (available_cents(session, fund_id=rule.fund_id), "beschikbaar in het fonds"),
+    ]
+    cents, reason = min(limits, key=lambda limit: limit[0])
+    if cents <= 0:
+        return None
+    explanation = f"{limits[0][1]}" + (f", begrensd door {reason}" if reason != limits[0][1] else "")
+    match = Match(rule_id=rule.id, fund_id=rule.fund_id, pledge_id=pledge.id, project_id=project.id,
+                  pledger_email=pledge.email, amount_cents=cents, explanation=explanation[:500])
+    session.add(match)
+    session.flush()
+    post(session, key=f"match:{match.id}:reserve", source_type="fund_match", source_id=str(match.id),
+         description=f"Verdubbeling {project.title}: {explanation}"[:255],
+         lines=[Line(account=AccountCode.FUNDS_AVAILABLE, amount_cents=cents, fund_id=rule.fund_id),
+                Line(account=AccountCode.FUNDS_RESERVED, amount_cents=-cents, fund_id=rule.fund_id,
+                     project_id=project.id)])
+    return match
+
+
+def settle(session: Session, *, match: Match, to: MatchStatus) -> None:
+    """A reserved match becomes payable to the project (2310 -> 2400) or goes back to the fund (2310 -> 2300);
+    a payable one whose pledge went back returns from 2400 to the fund."""
+    if match.status is to or match.status is MatchStatus.RELEASED:
+        return
+    source = AccountCode.FUNDS_RESERVED if match.status is MatchStatus.RESERVED else AccountCode.PAYABLE_TO_PROJECTS
+    source_fund = match.fund_id if source is AccountCode.FUNDS_RESERVED else None
+    target = Line(account=AccountCode.PAYABLE_TO_PROJECTS, amount_cents=-match.amount_cents,
+                  project_id=match.project_id) if to is MatchStatus.PAYABLE else Line(
+        account=AccountCode.FUNDS_AVAILABLE, amount_cents=-match.amount_cents, fund_id=match.fund_id)
+    post(session, key=f"match:{match.id}:{to.value}", source_type="fund_match", source_id=str(match.id),
+         description=f"Verdubbeling {to.value}"[:255],
+         lines=[Line(account=source, amount_cents=match.amount_cents, fund_id=source_fund,
+                     project_id=match.project_id), target])
+    match.status, match.settled_at = to, utc_now()
+    session.add(match)
+    session.flush()
+
+
+class MatchingListener(PledgeListener):
+    """Matches follow their pledges and projects."""
+
+    def on_paid(self, session: Session, pledge: Pledge, project: Project) -> None:
+        """Reserve the matches of a newly paid pledge."""
+        match_pledge(session, pledge=pledge, project=project)
+
+    def on_money_back(self, session: Session, pledge: Pledge, project: Project) -> None:
+        """A pledge that went back takes its matches with it."""
+        for match in matches_of(session, pledge_id=pledge.id):
+            settle(session, match=match, to=MatchStatus.RELEASED)
+
+    def on_closed(self, session: Session, project: Project, *, succeeded: bool) -> None:
+        """Success makes the matches payable to the project; failure returns them to their funds."""
+        for match in matches_of(session, project_id=project.id, statuses=[MatchStatus.RESERVED]):
+            settle(session, match=match, to=MatchStatus.PAYABLE if succeeded else MatchStatus.RELEASED)
+
+
+listen_to_pledges(MatchingListener())
+register_contribution("matched_cents", matched_per_project)
+

@@ -1,0 +1,106 @@
+"""Gift fund shapes the API takes and shows."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from pydantic import BaseModel, EmailStr, Field, StrictInt
+
+from coop.payments.models import ProviderName
+from coop.payments.schemas import PaymentPublic
+from funding.funds.models import DonationStatus, FundKind
+from funding.projects.models import Theme
+
+Codes = list[str]
+
+
+class FundIn(BaseModel):
+    """A new fund; the manager e-mails get the fund_manager role (an account is made when unknown)."""
+
+    name: str = Field(min_length=2, max_length=120)
+    kind: FundKind
+    description: str | None = Field(default=None, max_length=1000)
+    municipality_codes: list[str] = Field(default_factory=list, max_length=400)
+    themes: list[Theme] = Field(default_factory=list)
+    manager_emails: list[EmailStr] = Field(default_factory=list, max_length=20)
+
+
+class MatchRuleIn(BaseModel):
+    """Match `ratio_bp` of each pledge (10 000 = 1:1), within the caps and the budget, where eligible."""
+
+    ratio_bp: StrictInt = Field(gt=0, le=100_000)
+    cap_per_pledge_cents: StrictInt = Field(gt=0)
+    cap_per_project_cents: StrictInt = Field(gt=0)
+    budget_cents: StrictInt = Field(gt=0)
+    pledges_per_pledger: StrictInt = Field(default=1, gt=0, le=100)
+    themes: list[Theme] = Field(default_factory=list)
+    municipality_codes: list[str] = Field(default_factory=list, max_length=400)
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+
+class MatchRulePublic(MatchRuleIn):
+    """A rule with what it has matched so far."""
+
+    id: uuid.UUID
+    active: bool
+    matched_cents: int
+
+
+class FundPublic(BaseModel):
+    """A fund with its balances (from the ledger) and rules."""
+
+    id: uuid.UUID
+    name: str
+    kind: FundKind
+    description: str | None
+    municipality_codes: list[str]
+    themes: list[str]
+    available_cents: int
+    reserved_cents: int
+    rules: list[MatchRulePublic]
+
+
+class DepositIn(BaseModel):
+    """Money the fund transferred, as on the bank statement."""
+
+    amount_cents: StrictInt = Field(gt=0)
+    reference: str = Field(min_length=1, max_length=140)
+    booked_on: date | None = None
+
+
+class DepositOut(BaseModel):
+    """The recorded deposit and the fund's new available balance."""
+
+    id: uuid.UUID
+    fund_id: uuid.UUID
+    amount_cents: int
+    reference: str
+    booked_on: date
+    available_cents: int
+
+
+class DonationIn(BaseModel):
+    """A gift to the fund, paid online."""
+
+    amount_cents: StrictInt = Field(ge=100, le=100_000_000)
+    name: str = Field(min_length=2, max_length=200)
+    email: EmailStr
+    provider: ProviderName = ProviderName.SANDBOX
+
+
+class DonationPublic(BaseModel):
+    """A donation as its giver sees it."""
+
+    id: uuid.UUID
+    fund_id: uuid.UUID
+    amount_cents: int
+    status: DonationStatus
+
+
+class DonationCreated(BaseModel):
+    """The donation and the payment to complete."""
+
+    donation: DonationPublic
+    payment: PaymentPublic
