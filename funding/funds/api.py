@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Query, status
 
 from coop.auth.dependencies import CurrentUserDep, require_roles
 from coop.auth.models import Role
@@ -14,12 +15,9 @@ from coop.core.db import SessionDep
 from coop.core.http import rate_limited
 from coop.core.idempotency import IdempotencyDep
 from coop.payments.schemas import PaymentPublic
-from funding.funds import (
-    matching,  # noqa: F401  (matches follow pledges from the first request on)
-    service,
-    views,
-)
-from funding.funds.queries import list_funds
+from funding.funds import grants, service, views
+from funding.funds import matching as _matching  # noqa: F401  (matches follow pledges from the first request on)
+from funding.funds.queries import grants_of, list_funds
 from funding.funds.schemas import (
     DepositIn,
     DepositOut,
@@ -28,6 +26,10 @@ from funding.funds.schemas import (
     DonationPublic,
     FundIn,
     FundPublic,
+    FundStatement,
+    GrantDecisionIn,
+    GrantIn,
+    GrantPublic,
     MatchRuleIn,
     MatchRulePublic,
 )
@@ -82,3 +84,41 @@ def add_rule(session: SessionDep, user: CurrentUserDep, fund_id: uuid.UUID, body
     """A matchfunding rule (the fund's managers or the board)."""
     rule = service.add_match_rule(session, fund_id=fund_id, data=body, user=user)
     return MatchRulePublic.model_validate({**rule.model_dump(), "matched_cents": 0})
+
+
+def _grant(grant: object) -> GrantPublic:
+    """The API shape of a grant."""
+    return GrantPublic.model_validate(grant, from_attributes=True)
+
+
+@router.post("/funds/{fund_id}/grants", response_model=GrantPublic, status_code=status.HTTP_201_CREATED)
+def propose(session: SessionDep, user: CurrentUserDep, fund_id: uuid.UUID, body: GrantIn) -> GrantPublic:
+    """A fund manager (or the board) proposes a grant; someone else decides."""
+    return _grant(grants.propose_grant(session, fund_id=fund_id, data=body, user=user))
+
+
+@router.get("/funds/{fund_id}/grants", response_model=list[GrantPublic])
+def fund_grants(session: SessionDep, fund_id: uuid.UUID) -> list[GrantPublic]:
+    """A fund's grants (public: funds account for what they give)."""
+    return [_grant(grant) for grant in grants_of(session, fund_id=service.get_fund(session, fund_id=fund_id).id)]
+
+
+@router.post("/grants/{grant_id}/approve", response_model=GrantPublic)
+def approve(session: SessionDep, user: CurrentUserDep, grant_id: uuid.UUID) -> GrantPublic:
+    """Four eyes: another manager of the fund or a board member approves, and the money is reserved."""
+    return _grant(grants.approve_grant(session, grant_id=grant_id, user=user))
+
+
+@router.post("/grants/{grant_id}/reject", response_model=GrantPublic)
+def reject(session: SessionDep, user: CurrentUserDep, grant_id: uuid.UUID, body: GrantDecisionIn) -> GrantPublic:
+    """Four eyes: another manager of the fund or a board member rejects, saying why."""
+    return _grant(grants.reject_grant(session, grant_id=grant_id, user=user, reason=body.reason))
+
+
+@router.get("/funds/{fund_id}/statement", response_model=FundStatement)
+def fund_statement(session: SessionDep, user: CurrentUserDep, fund_id: uuid.UUID,
+                   start: Annotated[date, Query(alias="from")],
+                   end: Annotated[date, Query(alias="to")]) -> FundStatement:
+    """Opening balance, deposits, donations, matches, grants and releases, closing balance (the fund's managers,
+    board, treasurer): reconciled to the ledger."""
+    return views.statement(session, fund_id=fund_id, start=start, end=end, reader=user)

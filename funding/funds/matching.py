@@ -19,11 +19,21 @@ from coop.core.money import apply_basis_points, format_eur
 from coop.ledger.chart import AccountCode
 from coop.ledger.schemas import Line
 from coop.ledger.service import post
-from funding.funds.models import Fund, Match, MatchRule, MatchStatus
-from funding.funds.queries import available_cents, matched_by_rule, matched_per_project, matches_of, rules_of
+from funding.funds.grants import reject_grant_at_close, settle_grant
+from funding.funds.models import Fund, GrantStatus, Match, MatchRule, MatchStatus
+from funding.funds.queries import (
+    available_cents,
+    condition_met,
+    granted_per_project,
+    grants_of,
+    matched_by_rule,
+    matched_per_project,
+    matches_of,
+    rules_of,
+)
 from funding.funds.service import get_fund
 from funding.pledges.models import Pledge, PledgeKind
-from funding.pledges.queries import register_contribution
+from funding.pledges.queries import progress, register_contribution
 from funding.pledges.service import PledgeListener, listen_to_pledges
 from funding.projects.models import Project
 
@@ -121,11 +131,18 @@ class MatchingListener(PledgeListener):
             settle(session, match=match, to=MatchStatus.RELEASED)
 
     def on_closed(self, session: Session, project: Project, *, succeeded: bool) -> None:
-        """Success makes the matches payable to the project; failure returns them to their funds."""
+        """Success makes the matches (and the grants whose condition was met) payable to the project; failure
+        returns them to their funds."""
         for match in matches_of(session, project_id=project.id, statuses=[MatchStatus.RESERVED]):
             settle(session, match=match, to=MatchStatus.PAYABLE if succeeded else MatchStatus.RELEASED)
+        crowd = progress(session, project_ids=[project.id])[project.id]
+        for grant in grants_of(session, project_id=project.id, statuses=[GrantStatus.APPROVED]):
+            settle_grant(session, grant=grant, project=project, payable=succeeded and condition_met(grant, crowd))
+        for grant in grants_of(session, project_id=project.id, statuses=[GrantStatus.PROPOSED]):
+            reject_grant_at_close(session, grant=grant)
 
 
 listen_to_pledges(MatchingListener())
 register_contribution("matched_cents", matched_per_project)
+register_contribution("granted_cents", granted_per_project)
 

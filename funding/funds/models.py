@@ -143,3 +143,36 @@ class Match(SQLModel, table=True):
     explanation: str = Field(max_length=500)
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
     settled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class GrantStatus(StrEnum):
+    """proposed -> approved (reserved, 2310) -> payable (2400) | released (2300); proposed -> rejected."""
+
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PAYABLE = "payable"
+    RELEASED = "released"
+
+
+class Grant(SQLModel, table=True):
+    """A fund's grant to a project: proposed by one person, approved by another (four eyes)."""
+
+    __tablename__ = "fund_grant"
+    __table_args__ = (CheckConstraint("amount_cents > 0", name="ck_grant_amount"),
+                      CheckConstraint("condition_cents >= 0 AND condition_minutes >= 0", name="ck_grant_condition"))
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    fund_id: uuid.UUID = Field(foreign_key="fund.id", index=True)
+    project_id: uuid.UUID = Field(foreign_key="project.id", index=True)
+    amount_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
+    note: str = Field(max_length=1000)
+    condition_cents: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    condition_minutes: int = 0  # only if the crowd raises this much money and confirms these hours
+    status: GrantStatus = Field(default=GrantStatus.PROPOSED, sa_type=str_enum(GrantStatus))
+    proposed_by: uuid.UUID
+    decided_by: uuid.UUID | None = None
+    decision_reason: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    settled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

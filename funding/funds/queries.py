@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import date
 
 from sqlmodel import Session, col, func, select
 
 from coop.ledger.chart import AccountCode
+from coop.ledger.models import Account, JournalEntry, Posting
 from coop.ledger.queries import balance
-from funding.funds.models import Fund, Match, MatchRule, MatchStatus
+from funding.funds.models import Fund, Grant, GrantStatus, Match, MatchRule, MatchStatus
+from funding.pledges.queries import Progress
 
 STANDING = (MatchStatus.RESERVED, MatchStatus.PAYABLE)
 
@@ -63,9 +66,51 @@ def matches_of(session: Session, *, pledge_id: uuid.UUID | None = None, project_
     return list(session.exec(query.order_by(col(Match.created_at), col(Match.id))).all())
 
 
-def matched_per_project(session: Session, project_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+def matched_per_project(session: Session, crowd: dict[uuid.UUID, Progress]) -> dict[uuid.UUID, int]:
     """Standing matched cents per project (for project progress)."""
     rows = session.exec(select(Match.project_id, func.sum(Match.amount_cents))
-                        .where(col(Match.project_id).in_(project_ids), col(Match.status).in_(STANDING))
+                        .where(col(Match.project_id).in_(list(crowd)), col(Match.status).in_(STANDING))
                         .group_by(col(Match.project_id))).all()
     return {project_id: int(cents) for project_id, cents in rows}
+
+
+def grants_of(session: Session, *, project_id: uuid.UUID | None = None, fund_id: uuid.UUID | None = None,
+              statuses: Sequence[GrantStatus] | None = None) -> list[Grant]:
+    """Grants of a project or a fund, oldest first."""
+    query = select(Grant)
+    if project_id is not None:
+        query = query.where(Grant.project_id == project_id)
+    if fund_id is not None:
+        query = query.where(Grant.fund_id == fund_id)
+    if statuses is not None:
+        query = query.where(col(Grant.status).in_(list(statuses)))
+    return list(session.exec(query.order_by(col(Grant.created_at), col(Grant.id))).all())
+
+
+def condition_met(grant: Grant, crowd: Progress) -> bool:
+    """The crowd raised the money and confirmed the hours the grant asked for."""
+    return crowd.paid_cents >= grant.condition_cents and crowd.minutes_confirmed >= grant.condition_minutes
+
+
+def granted_per_project(session: Session, crowd: dict[uuid.UUID, Progress]) -> dict[uuid.UUID, int]:
+    """Approved (or payable) grants per project whose condition the crowd meets (for project progress)."""
+    totals: dict[uuid.UUID, int] = {}
+    standing = select(Grant).where(col(Grant.project_id).in_(list(crowd)),
+                                   col(Grant.status).in_([GrantStatus.APPROVED, GrantStatus.PAYABLE]))
+    for grant in session.exec(standing).all():
+        if grant.status is GrantStatus.PAYABLE or condition_met(grant, crowd[grant.project_id]):
+            totals[grant.project_id] = totals.get(grant.project_id, 0) + grant.amount_cents
+    return totals
+
+
+def fund_movements(session: Session, *, fund_id: uuid.UUID, start: date, end: date) -> list[tuple[str, str, int]]:
+    """(source type, account code, signed cents) of the fund's postings on 2300 and 2310 booked in [start, end]."""
+    rows = session.exec(
+        select(JournalEntry.source_type, Account.code, func.sum(Posting.amount_cents))
+        .join(JournalEntry, col(JournalEntry.id) == col(Posting.entry_id))
+        .join(Account, col(Account.id) == col(Posting.account_id))
+        .where(Posting.fund_id == fund_id, col(Account.code).in_([AccountCode.FUNDS_AVAILABLE,
+                                                                   AccountCode.FUNDS_RESERVED]),
+               col(JournalEntry.booked_on) >= start, col(JournalEntry.booked_on) <= end)
+        .group_by(col(JournalEntry.source_type), col(Account.code))).all()
+    return [(source or "manual", code, int(cents)) for source, code, cents in rows]

@@ -9,7 +9,7 @@ from pydantic import BaseModel, EmailStr, Field, StrictInt
 
 from coop.payments.models import ProviderName
 from coop.payments.schemas import PaymentPublic
-from funding.funds.models import DonationStatus, FundKind
+from funding.funds.models import DonationStatus, FundKind, GrantStatus
 from funding.projects.models import Theme
 
 Codes = list[str]
@@ -62,6 +62,38 @@ class FundPublic(BaseModel):
     rules: list[MatchRulePublic]
 
 
+class GrantIn(BaseModel):
+    """A proposed grant, optionally only if the crowd raises `condition_cents` and confirms `condition_hours`."""
+
+    project_id: uuid.UUID
+    amount_cents: StrictInt = Field(gt=0)
+    note: str = Field(min_length=1, max_length=1000)
+    condition_cents: StrictInt = Field(default=0, ge=0)
+    condition_hours: StrictInt = Field(default=0, ge=0, le=100_000)
+
+
+class GrantDecisionIn(BaseModel):
+    """Why a grant is rejected."""
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class GrantPublic(BaseModel):
+    """A grant and where it stands."""
+
+    id: uuid.UUID
+    fund_id: uuid.UUID
+    project_id: uuid.UUID
+    amount_cents: int
+    note: str
+    condition_cents: int
+    condition_minutes: int
+    status: GrantStatus
+    proposed_by: uuid.UUID
+    decided_by: uuid.UUID | None
+    decision_reason: str | None
+
+
 class DepositIn(BaseModel):
     """Money the fund transferred, as on the bank statement."""
 
@@ -104,3 +136,31 @@ class DonationCreated(BaseModel):
 
     donation: DonationPublic
     payment: PaymentPublic
+
+
+class Balances(BaseModel):
+    """A fund's money on a day: available (2300), reserved for projects (2310), and both."""
+
+    available_cents: int
+    reserved_cents: int
+    total_cents: int
+
+
+class StatementLine(BaseModel):
+    """What one kind of booking did to the fund in the period (positive: more money)."""
+
+    kind: str  # deposits, donations, matches, grants, corrections
+    available_cents: int
+    reserved_cents: int
+
+
+class FundStatement(BaseModel):
+    """Opening balance, what happened, closing balance; `reconciles` when they add up to the ledger."""
+
+    fund_id: uuid.UUID
+    start: date
+    end: date
+    opening: Balances
+    lines: list[StatementLine]
+    closing: Balances
+    reconciles: bool

@@ -38,7 +38,8 @@ class Progress:
         return self.paid_cents + self.matched_cents + self.granted_cents
 
 
-Contribution = Callable[[Session, list[uuid.UUID]], dict[uuid.UUID, int]]
+# Gift funds' money for projects, given the crowd's own progress (a grant may depend on it).
+Contribution = Callable[[Session, dict[uuid.UUID, Progress]], dict[uuid.UUID, int]]
 _CONTRIBUTIONS: dict[str, Contribution] = {}
 
 
@@ -85,8 +86,9 @@ def progress(session: Session, *, project_ids: Iterable[uuid.UUID]) -> dict[uuid
             add("materials_value_cents", value)
     for project_id, backers in _backers(session, ids).items():
         totals[project_id]["backers"] = backers
+    crowd = {pid: Progress(**values) for pid, values in totals.items()}
     for field, contribution in _CONTRIBUTIONS.items():
-        for project_id, cents in contribution(session, ids).items():
+        for project_id, cents in contribution(session, crowd).items():
             totals[project_id][field] = cents
     return {pid: Progress(**values) for pid, values in totals.items()}
 
