@@ -15,6 +15,7 @@ from datetime import date
 from sqlmodel import Session
 
 from coop.core.clock import today_amsterdam, utc_now
+from coop.core.db import get_row
 from coop.core.money import apply_basis_points, format_eur
 from coop.ledger.chart import AccountCode
 from coop.ledger.schemas import Line
@@ -31,7 +32,7 @@ from funding.funds.queries import (
     matches_of,
     rules_of,
 )
-from funding.funds.service import get_fund
+from funding.funds.service import donate_failed_pledge, get_fund
 from funding.pledges.models import Pledge, PledgeKind
 from funding.pledges.queries import progress, register_contribution
 from funding.pledges.service import PledgeListener, listen_to_pledges
@@ -140,6 +141,15 @@ class MatchingListener(PledgeListener):
             settle_grant(session, grant=grant, project=project, payable=succeeded and condition_met(grant, crowd))
         for grant in grants_of(session, project_id=project.id, statuses=[GrantStatus.PROPOSED]):
             reject_grant_at_close(session, grant=grant)
+
+    def take_over(self, session: Session, pledge: Pledge, project: Project) -> bool:
+        """A failed project's pledge whose pledger chose a fund goes there (2200 -> 2300), with a receipt."""
+        fund_id = pledge.fund_id or project.default_fund_id
+        fund = get_row(session, Fund, fund_id) if fund_id else None
+        if fund is None:
+            return False
+        donate_failed_pledge(session, pledge=pledge, project=project, fund=fund)
+        return True
 
 
 listen_to_pledges(MatchingListener())

@@ -12,17 +12,21 @@ from coop.audit.service import record
 from coop.auth.models import Role
 from coop.auth.schemas import CurrentUser
 from coop.auth.service import create_user, grant_roles, user_by_email
-from coop.core.clock import today_amsterdam
+from coop.core.clock import today_amsterdam, utc_now
 from coop.core.db import get_row
 from coop.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from coop.core.money import format_eur
 from coop.ledger.chart import AccountCode
 from coop.ledger.schemas import Line
 from coop.ledger.service import post
+from coop.notifications.service import notify
 from coop.payments.models import Payment
 from coop.payments.purposes import PurposeHandler, register_purpose
 from coop.payments.service import create_payment
 from funding.funds.models import Deposit, Donation, DonationStatus, Fund, FundManager, MatchRule
 from funding.funds.schemas import DepositIn, DonationIn, FundIn, MatchRuleIn
+from funding.pledges.models import Pledge, PledgeStatus
+from funding.projects.models import Project
 
 FUND_DONATION = "fund_donation"
 STAFF = (Role.BOARD, Role.ADMIN)
@@ -133,6 +137,22 @@ def add_match_rule(session: Session, *, fund_id: uuid.UUID, data: MatchRuleIn, u
     record(session, action="fund.match_rule_added", object_type="fund", object_id=fund.id, actor_id=user.id,
            after={"rule_id": str(rule.id), "ratio_bp": rule.ratio_bp, "budget_cents": rule.budget_cents})
     return rule
+
+
+def donate_failed_pledge(session: Session, *, pledge: Pledge, project: Project, fund: Fund) -> None:
+    """Move a failed project's paid pledge into a fund, as its pledger asked (once), and send a receipt."""
+    amount = pledge.amount_cents or 0
+    post(session, key=f"pledge:{pledge.id}:donated", source_type="pledge", source_id=str(pledge.id),
+         description=f"Bijdrage aan {project.title} naar {fund.name}"[:255],
+         lines=[Line(account=AccountCode.PLEDGES_HELD, amount_cents=amount, project_id=project.id),
+                Line(account=AccountCode.FUNDS_AVAILABLE, amount_cents=-amount, fund_id=fund.id)])
+    pledge.status, pledge.fund_id, pledge.closed_at = PledgeStatus.DONATED, fund.id, utc_now()
+    session.add(pledge)
+    notify(session, template="donation_receipt", recipient=pledge.email, dedupe_key=f"donation_receipt:{pledge.id}",
+           context={"member_name": pledge.name, "amount": format_eur(amount), "fund_name": fund.name,
+                    "project_title": project.title, "date": f"{today_amsterdam():%d-%m-%Y}"})
+    record(session, action="fund.pledge_donated", object_type="fund", object_id=fund.id,
+           after={"pledge_id": str(pledge.id), "project_id": str(project.id), "amount_cents": amount})
 
 
 def _donation(session: Session, payment: Payment) -> Donation:

@@ -21,9 +21,9 @@ from coop.payments.queries import refunds_of
 from coop.payments.service import get_payment, refund_payment
 from funding.pledges.models import Pledge, PledgeKind, PledgeStatus
 from funding.pledges.queries import Progress, pledges_of, progress
-from funding.pledges.service import ask_refund, get_pledge, move_to_payable, pledge_listeners
+from funding.pledges.service import ask_refund, get_pledge, give_back, move_to_payable, pledge_listeners
 from funding.projects.models import FundingModel, Project, ProjectStatus
-from funding.projects.service import set_closed_status
+from funding.projects.service import get_project, set_closed_status
 
 MONEY_BACK = (PaymentStatus.REFUNDED, PaymentStatus.CHARGED_BACK)
 
@@ -43,7 +43,7 @@ def refund_stragglers(session: Session) -> int:
         col(Project.status).in_([ProjectStatus.FAILED, ProjectStatus.CANCELED]), Pledge.kind == PledgeKind.MONEY,
         Pledge.status == PledgeStatus.PAID)).all()
     for pledge in stragglers:
-        ask_refund(session, pledge=pledge)
+        give_back(session, pledge=pledge, project=get_project(session, project_id=pledge.project_id))
     return len(stragglers)
 
 
@@ -67,7 +67,7 @@ def close_project(session: Session, *, project_id: uuid.UUID, today: date) -> Pr
         if succeeded:
             move_to_payable(session, pledge=pledge, project=project)
         else:
-            ask_refund(session, pledge=pledge)
+            give_back(session, pledge=pledge, project=project)
     for listener in pledge_listeners():
         listener.on_closed(session, project, succeeded=succeeded)
     session.flush()

@@ -30,6 +30,7 @@ class PledgeStatus(StrEnum):
     FAILED = "failed"
     REFUND_PENDING = "refund_pending"
     REFUNDED = "refunded"
+    DONATED = "donated"  # the project failed and the pledger chose to give the money to a fund
     PLEDGED = "pledged"
     CONFIRMED = "confirmed"
     DELIVERED = "delivered"
@@ -66,6 +67,7 @@ class Pledge(SQLModel, table=True):
     user_id: uuid.UUID | None = None
     amount_cents: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     on_failure: OnFailure | None = Field(default=None, sa_type=str_enum(OnFailure))
+    fund_id: uuid.UUID | None = None  # the fund a donate_to_fund pledger picked (else the project's default fund)
     payment_id: uuid.UUID | None = Field(default=None, index=True)
     minutes: int | None = None
     skill: str | None = Field(default=None, max_length=120)

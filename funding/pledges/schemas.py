@@ -25,6 +25,7 @@ class PledgeIn(BaseModel):
     amount: str | None = Field(default=None, max_length=20)
     provider: ProviderName = ProviderName.SANDBOX
     on_failure: OnFailure = OnFailure.REFUND
+    fund_id: uuid.UUID | None = None  # with donate_to_fund: the fund to give to (default: the project's)
     hours: Decimal | None = Field(default=None, gt=0, le=10_000, max_digits=7, decimal_places=2)
     skill: str | None = Field(default=None, max_length=120)
     availability: str | None = Field(default=None, max_length=500)
@@ -66,6 +67,7 @@ class PledgePublic(BaseModel):
     message: str | None
     amount_cents: int | None
     on_failure: OnFailure | None
+    fund_id: uuid.UUID | None
     payment_id: uuid.UUID | None
     minutes: int | None
     skill: str | None

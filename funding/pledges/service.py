@@ -27,7 +27,7 @@ from coop.ledger.service import post
 from coop.payments.models import Payment
 from coop.payments.purposes import PurposeHandler, register_purpose
 from coop.payments.service import create_payment
-from funding.pledges.models import Pledge, PledgeKind, PledgeStatus
+from funding.pledges.models import OnFailure, Pledge, PledgeKind, PledgeStatus
 from funding.pledges.schemas import PledgeIn
 from funding.projects.models import FundingModel, Project, ProjectStatus
 from funding.projects.service import ensure_project_access, get_project
@@ -46,6 +46,10 @@ class PledgeListener:
 
     def on_closed(self, session: Session, project: Project, *, succeeded: bool) -> None:
         """The project succeeded, failed or was cancelled (in the closing transaction)."""
+
+    def take_over(self, session: Session, pledge: Pledge, project: Project) -> bool:
+        """Take a failed project's paid pledge instead of refunding it (a donation to a fund); True if taken."""
+        return False
 
 
 _LISTENERS: list[PledgeListener] = []
@@ -87,6 +91,8 @@ def make_pledge(session: Session, *, project_id: uuid.UUID, data: PledgeIn,
         pledge.status = PledgeStatus.PENDING
         if project.funding_model is FundingModel.ALL_OR_NOTHING:
             pledge.on_failure = data.on_failure
+            if data.on_failure is OnFailure.DONATE_TO_FUND:
+                pledge.fund_id = data.fund_id
     elif data.kind is PledgeKind.TIME:
         if data.hours is None:
             raise InvalidInput("a time pledge needs hours", field="hours")
@@ -226,6 +232,14 @@ def move_to_payable(session: Session, *, pledge: Pledge, project: Project) -> No
          source_type="pledge", source_id=str(pledge.id))
 
 
+def give_back(session: Session, *, pledge: Pledge, project: Project) -> None:
+    """A paid pledge of a failed project: to the fund its pledger chose, else refunded."""
+    if project.status is ProjectStatus.FAILED and pledge.on_failure is OnFailure.DONATE_TO_FUND and any(
+            listener.take_over(session, pledge, project) for listener in _LISTENERS):
+        return
+    ask_refund(session, pledge=pledge)
+
+
 def ask_refund(session: Session, *, pledge: Pledge) -> None:
     """Queue the refund of a paid pledge (a job, so a provider that fails is retried and reported)."""
     pledge.status = PledgeStatus.REFUND_PENDING
@@ -276,7 +290,7 @@ class PledgePurpose(PurposeHandler):
         elif project.status is ProjectStatus.SUCCEEDED:
             move_to_payable(session, pledge=pledge, project=project)
         elif project.status in CLOSED_FOR_MONEY:
-            ask_refund(session, pledge=pledge)
+            give_back(session, pledge=pledge, project=project)
         session.flush()
 
     def on_failed(self, session: Session, payment: Payment) -> None:

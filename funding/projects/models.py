@@ -74,6 +74,7 @@ class Project(SQLModel, table=True):
     status: ProjectStatus = Field(default=ProjectStatus.DRAFT, sa_type=str_enum(ProjectStatus))
     payee_name: str | None = Field(default=None, max_length=70)
     payee_iban: str | None = Field(default=None, max_length=34)
+    default_fund_id: uuid.UUID | None = None  # where donate_to_fund pledges go if the pledger picked no fund
     decision_reason: str | None = Field(default=None, max_length=500)
     decided_by: uuid.UUID | None = None
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)

@@ -46,6 +46,7 @@ class ProjectIn(BaseModel):
     payee_name: PayeeName | None = None
     payee_iban: PayeeIban | None = None
     member_id: uuid.UUID | None = None
+    default_fund_id: uuid.UUID | None = None  # where donate_to_fund pledges go when their pledger picked no fund
 
 
 class ProjectPatch(BaseModel):
@@ -65,6 +66,8 @@ class ProjectPatch(BaseModel):
     wishlist: Wishlist | None = None
     payee_name: PayeeName | None = None
     payee_iban: PayeeIban | None = None
+    default_fund_id: uuid.UUID | None = None
+
 
 
 class ProjectFilters(BaseModel):

@@ -44,8 +44,8 @@ MEMBERS = (MemberStatus.ACTIVE, MemberStatus.RESIGNING)
 MIN_CAMPAIGN_DAYS, MAX_CAMPAIGN_DAYS = 1, 90
 EDITABLE = (ProjectStatus.DRAFT, ProjectStatus.SUBMITTED)
 PAYEE_FIELDS = frozenset({"payee_name", "payee_iban"})  # needed to pay out: settable while live and after success
-EDITABLE_WHILE_LIVE = frozenset({"story", "summary", "wishlist"}) | PAYEE_FIELDS
-CLEARABLE = frozenset({"story", "payee_name", "payee_iban"})
+EDITABLE_WHILE_LIVE = frozenset({"story", "summary", "wishlist", "default_fund_id"}) | PAYEE_FIELDS
+CLEARABLE = frozenset({"story", "payee_name", "payee_iban", "default_fund_id"})
 CLOSING: dict[ProjectStatus, tuple[ProjectStatus, ...]] = {
     ProjectStatus.SUCCEEDED: (ProjectStatus.LIVE,),
     ProjectStatus.FAILED: (ProjectStatus.LIVE,),
@@ -94,7 +94,8 @@ def create_project(session: Session, *, data: ProjectIn, initiator: CurrentUser)
         municipality_code=data.municipality_code, neighbourhood=data.neighbourhood, theme=data.theme,
         goal_cents=data.goal_cents, goal_minutes=data.goal_hours * 60, wishlist=data.wishlist,
         starts_on=data.starts_on, deadline=data.deadline, funding_model=data.funding_model,
-        payee_name=data.payee_name, payee_iban=normalise_iban(data.payee_iban, field="payee_iban"))
+        payee_name=data.payee_name, payee_iban=normalise_iban(data.payee_iban, field="payee_iban"),
+        default_fund_id=data.default_fund_id)
     session.add(project)
     session.flush()
     record(session, action="project.created", object_type="project", object_id=project.id, actor_id=initiator.id,

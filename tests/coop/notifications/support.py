@@ -23,6 +23,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
                  "collected_by_provider": False},
     "lapsed": {"member_name": "Fatima el Amrani", "lapsed_on": "29-12-2026", "amount": "€ 99,00",
                "resubscribe_url": "https://kracht.example/members/x/subscription"},
+    "donation_receipt": {"member_name": "Fatima el Amrani", "amount": "€ 25,00", "fund_name": "Wijkfonds Lombok",
+                         "project_title": "Buurtmoestuin", "date": "01-11-2027"},
 }
 
 

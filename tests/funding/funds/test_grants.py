@@ -9,6 +9,8 @@ from coop.auth.models import Role
 from coop.auth.service import create_token
 from coop.ledger.chart import AccountCode
 from coop.ledger.queries import balance
+from coop.notifications.queries import list_notifications
+from funding.pledges.queries import pledges_of
 from tests.coop.members.support import on
 from tests.funding.pledges.support import live_project, pledge, run_closing
 from tests.support import pay
@@ -132,3 +134,23 @@ def test_the_fund_statement_reconciles_to_the_ledger(client, session, make_user,
     assert statement["closing"]["available_cents"] == 202_500
     assert client.get(url.replace("from=2027-10-01", "from=2027-12-01"),
                       headers=anna).json()["field"] == "to"
+
+
+def test_a_failed_projects_pledge_goes_to_the_fund_its_pledger_chose_with_a_receipt(client, session, make_user,
+                                                                                     auth_headers) -> None:
+    fund_id, _, _ = community_fund(client, session, make_user, auth_headers)
+    initiator, board = auth_headers(Role.INITIATOR), auth_headers(Role.BOARD)
+    with on(START):
+        pid = live_project(client, initiator, board, START, goal_cents=500_000, goal_hours=0)["id"]
+        given = pledge(client, pid, kind="money", amount_cents=2_500, name="Els", email="els@example.org",
+                       on_failure="donate_to_fund", fund_id=fund_id)
+        refunded = pledge(client, pid, kind="money", amount_cents=1_000, name="Jan", email="jan@example.org")
+        for made in (given, refunded):
+            pay(client, made["payment"]["id"])
+    run_closing(session, AFTER)
+    statuses = {p.email: p.status.value for p in pledges_of(session, project_id=uuid.UUID(pid))}
+    assert statuses == {"els@example.org": "donated", "jan@example.org": "refunded"}
+    assert balance(session, account=AccountCode.PLEDGES_HELD, project_id=uuid.UUID(pid)) == 0
+    assert client.get(f"/api/v1/funds/{fund_id}").json()["available_cents"] == 202_500
+    [receipt] = [n for n in list_notifications(session, limit=500) if n.template == "donation_receipt"]
+    assert receipt.recipient == "els@example.org" and "Wijkfonds Lombok" in receipt.subject
