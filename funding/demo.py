@@ -23,6 +23,10 @@ from coop.core.jobs import Job, JobStatus
 from coop.payments.models import PaymentStatus, ProviderName
 from coop.payments.providers.sandbox import SandboxProvider
 from coop.payments.service import receive_notification
+from funding.funds import matching  # noqa: F401  (the demo's pledges are matched)
+from funding.funds.models import FundKind
+from funding.funds.schemas import DepositIn, FundIn, MatchRuleIn
+from funding.funds.service import add_match_rule, create_fund, record_deposit
 from funding.pledges.closing import close_project, refund_pledge
 from funding.pledges.models import PledgeKind
 from funding.pledges.schemas import PledgeIn
@@ -59,6 +63,7 @@ def seed_demo_projects(session: Session, *, today: date, seed: int, public_url: 
     if session.exec(select(Project.id).where(Project.initiator_id == initiator.id)).first() is not None:
         return 0
     approver = _user(session, DEMO_APPROVER, Role.BOARD)
+    _funds(session, approver, today - timedelta(days=720))
     pick = random.Random(seed)  # noqa: S311  (demo data, not secrets)
     themes = list(Theme)
     for n in range(count):
@@ -66,6 +71,23 @@ def seed_demo_projects(session: Session, *, today: date, seed: int, public_url: 
         _one_project(session, pick, n, themes[n % len(themes)], PLACES[n % len(PLACES)], starts_on, today,
                      initiator, approver, public_url)
     return count
+
+
+def _funds(session: Session, board: CurrentUser, since: date) -> None:
+    """Two funds that back the demo projects: a municipality's 1:1 matchfund and a foundation's threshold prize."""
+    with _at(since):
+        for name, kind, codes, deposit, rule in (
+            ("Initiatievenfonds Utrecht", FundKind.MUNICIPALITY, ["GM0344"], 2_000_000,
+             MatchRuleIn(ratio_bp=10_000, cap_per_pledge_cents=10_000, cap_per_project_cents=100_000,
+                         budget_cents=1_500_000)),
+            ("Stichting Buurtkracht", FundKind.FOUNDATION, [], 1_000_000,
+             MatchRuleIn(ratio_bp=10_000, cap_per_pledge_cents=50_000, cap_per_project_cents=50_000,
+                         budget_cents=800_000, lump_sum_cents=50_000, threshold_percent=75, min_backers=10)),
+        ):
+            fund = create_fund(session, creator=board, data=FundIn(name=name, kind=kind, municipality_codes=codes))
+            record_deposit(session, fund_id=fund.id, by=board.id,
+                           data=DepositIn(amount_cents=deposit, reference=f"Storting {name}"))
+            add_match_rule(session, fund_id=fund.id, data=rule, user=board)
 
 
 def _one_project(session: Session, pick: random.Random, n: int, theme: Theme, place: tuple[str, str, str],

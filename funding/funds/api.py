@@ -83,7 +83,13 @@ def donate(session: SessionDep, fund_id: uuid.UUID, body: DonationIn, idem: Idem
 def add_rule(session: SessionDep, user: CurrentUserDep, fund_id: uuid.UUID, body: MatchRuleIn) -> MatchRulePublic:
     """A matchfunding rule (the fund's managers or the board)."""
     rule = service.add_match_rule(session, fund_id=fund_id, data=body, user=user)
-    return MatchRulePublic.model_validate({**rule.model_dump(), "matched_cents": 0})
+    return views.rule_public(session, rule=rule)
+
+
+@router.post("/match-rules/{rule_id}/deactivate", response_model=MatchRulePublic)
+def deactivate_rule(session: SessionDep, user: CurrentUserDep, rule_id: uuid.UUID) -> MatchRulePublic:
+    """Stop a rule matching new pledges (the fund's managers or the board)."""
+    return views.rule_public(session, rule=service.deactivate_match_rule(session, rule_id=rule_id, user=user))
 
 
 def _grant(grant: object) -> GrantPublic:

@@ -73,13 +73,22 @@ def _match_one(session: Session, rule: MatchRule, pledge: Pledge, project: Proje
         return None
     amount = pledge.amount_cents or 0
     _, by_pledger = matched_by_rule(session, rule_id=rule.id, project_id=project.id, email=pledge.email)
-    if by_pledger >= rule.pledges_per_pledger:
+    on_project, on_project_count = matched_by_rule(session, rule_id=rule.id, project_id=project.id)
+    if rule.lump_sum_cents is not None:
+        if on_project_count or not _threshold_reached(session, rule, project):
+            return None
+        wanted = (rule.lump_sum_cents, f"{format_eur(rule.lump_sum_cents)} bij {(rule.threshold_bp or 0) // 100}% "
+                                       f"van het doel en {rule.min_backers or 0} steunbetuigingen")
+    elif by_pledger >= rule.pledges_per_pledger:
         return None
-    on_project, _ = matched_by_rule(session, rule_id=rule.id, project_id=project.id)
+    else:
+        wanted = (min(apply_basis_points(amount, rule.ratio_bp), rule.cap_per_pledge_cents),
+                  f"{rule.ratio_bp / 100:g}% van {format_eur(amount)}"
+                  + (f" (maximum per bijdrage {format_eur(rule.cap_per_pledge_cents)})"
+                     if apply_basis_points(amount, rule.ratio_bp) > rule.cap_per_pledge_cents else ""))
     on_budget, _ = matched_by_rule(session, rule_id=rule.id)
     limits = [
-        (apply_basis_points(amount, rule.ratio_bp), f"{rule.ratio_bp / 100:g}% van {format_eur(amount)}"),
-        (rule.cap_per_pledge_cents, f"maximum per bijdrage {format_eur(rule.cap_per_pledge_cents)}"),
+        wanted,
         (rule.cap_per_project_cents - on_project, f"maximum per project {format_eur(rule.cap_per_project_cents)}"),
         (rule.budget_cents - on_budget, f"budget {format_eur(rule.budget_cents)}"),
         (available_cents(session, fund_id=rule.fund_id), "beschikbaar in het fonds"),
@@ -98,6 +107,13 @@ def _match_one(session: Session, rule: MatchRule, pledge: Pledge, project: Proje
                 Line(account=AccountCode.FUNDS_RESERVED, amount_cents=-cents, fund_id=rule.fund_id,
                      project_id=project.id)])
     return match
+
+
+def _threshold_reached(session: Session, rule: MatchRule, project: Project) -> bool:
+    """The crowd has paid the rule's share of the money goal, with enough backers."""
+    crowd = progress(session, project_ids=[project.id])[project.id]
+    return (crowd.paid_cents * 10_000 >= project.goal_cents * (rule.threshold_bp or 0)
+            and crowd.backers >= (rule.min_backers or 0))
 
 
 def settle(session: Session, *, match: Match, to: MatchStatus) -> None:

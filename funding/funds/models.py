@@ -112,6 +112,11 @@ class MatchRule(SQLModel, table=True):
     municipality_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     starts_on: date | None = None
     ends_on: date | None = None
+    # A threshold rule pays `lump_sum_cents` once per project when the crowd has paid `threshold_bp` of the
+    # goal with at least `min_backers` backers (instead of a ratio of each pledge).
+    lump_sum_cents: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    threshold_bp: int | None = None
+    min_backers: int | None = None
     active: bool = True
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
     created_by: uuid.UUID | None = None

@@ -38,6 +38,9 @@ class MatchRuleIn(BaseModel):
     municipality_codes: list[str] = Field(default_factory=list, max_length=400)
     starts_on: date | None = None
     ends_on: date | None = None
+    lump_sum_cents: StrictInt | None = Field(default=None, gt=0)  # a threshold rule: this once per project ...
+    threshold_percent: StrictInt | None = Field(default=None, gt=0, le=100)  # ... when the crowd paid this % ...
+    min_backers: StrictInt | None = Field(default=None, ge=0)  # ... with at least this many backers
 
 
 class MatchRulePublic(MatchRuleIn):

@@ -127,11 +127,15 @@ def add_match_rule(session: Session, *, fund_id: uuid.UUID, data: MatchRuleIn, u
         raise InvalidInput("the cap per project cannot exceed the budget", field="cap_per_project_cents")
     if data.starts_on and data.ends_on and data.ends_on < data.starts_on:
         raise InvalidInput("the rule ends before it starts", field="ends_on")
+    if (data.lump_sum_cents is None) != (data.threshold_percent is None):
+        raise InvalidInput("a threshold rule has both a lump sum and a threshold", field="threshold_percent")
     rule = MatchRule(fund_id=fund.id, ratio_bp=data.ratio_bp, cap_per_pledge_cents=data.cap_per_pledge_cents,
                      cap_per_project_cents=data.cap_per_project_cents, budget_cents=data.budget_cents,
                      pledges_per_pledger=data.pledges_per_pledger, themes=[t.value for t in data.themes],
                      municipality_codes=_codes(data.municipality_codes, "municipality_codes"),
-                     starts_on=data.starts_on, ends_on=data.ends_on, created_by=user.id)
+                     starts_on=data.starts_on, ends_on=data.ends_on, lump_sum_cents=data.lump_sum_cents,
+                     threshold_bp=data.threshold_percent * 100 if data.threshold_percent else None,
+                     min_backers=data.min_backers, created_by=user.id)
     session.add(rule)
     session.flush()
     record(session, action="fund.match_rule_added", object_type="fund", object_id=fund.id, actor_id=user.id,
@@ -153,6 +157,21 @@ def donate_failed_pledge(session: Session, *, pledge: Pledge, project: Project, 
                     "project_title": project.title, "date": f"{today_amsterdam():%d-%m-%Y}"})
     record(session, action="fund.pledge_donated", object_type="fund", object_id=fund.id,
            after={"pledge_id": str(pledge.id), "project_id": str(project.id), "amount_cents": amount})
+
+
+def deactivate_match_rule(session: Session, *, rule_id: uuid.UUID, user: CurrentUser) -> MatchRule:
+    """Stop a rule matching new pledges (its matches so far stay as they are)."""
+    rule = get_row(session, MatchRule, rule_id, for_update=True)
+    if rule is None:
+        raise NotFound("no such match rule", field="rule_id")
+    ensure_fund_manager(session, fund=get_fund(session, fund_id=rule.fund_id), user=user)
+    if rule.active:
+        rule.active = False
+        session.add(rule)
+        session.flush()
+        record(session, action="fund.match_rule_deactivated", object_type="fund", object_id=rule.fund_id,
+               actor_id=user.id, after={"rule_id": str(rule.id)})
+    return rule
 
 
 def _donation(session: Session, payment: Payment) -> Donation:

@@ -12,16 +12,23 @@ from coop.auth.schemas import CurrentUser
 from coop.core.errors import InvalidInput
 from coop.ledger.chart import AccountCode
 from coop.ledger.queries import balance
+from funding.funds.models import MatchRule
 from funding.funds.queries import available_cents, fund_movements, matched_by_rule, reserved_cents, rules_of
 from funding.funds.schemas import Balances, FundPublic, FundStatement, MatchRulePublic, StatementLine
 from funding.funds.service import ensure_fund_manager, get_fund
 
 
+def rule_public(session: Session, *, rule: MatchRule) -> MatchRulePublic:
+    """A rule as the API shows it, with what it matched so far."""
+    return MatchRulePublic.model_validate({
+        **rule.model_dump(), "matched_cents": matched_by_rule(session, rule_id=rule.id)[0],
+        "threshold_percent": rule.threshold_bp // 100 if rule.threshold_bp else None})
+
+
 def describe_fund(session: Session, *, fund_id: uuid.UUID) -> FundPublic:
     """A fund with its available and reserved money and its rules."""
     fund = get_fund(session, fund_id=fund_id)
-    rules = [MatchRulePublic.model_validate({**rule.model_dump(), "matched_cents": matched_by_rule(
-        session, rule_id=rule.id)[0]}) for rule in rules_of(session, fund_id=fund.id)]
+    rules = [rule_public(session, rule=rule) for rule in rules_of(session, fund_id=fund.id)]
     return FundPublic(id=fund.id, name=fund.name, kind=fund.kind, description=fund.description,
                       municipality_codes=fund.municipality_codes, themes=fund.themes,
                       available_cents=available_cents(session, fund_id=fund.id),

@@ -129,3 +129,30 @@ def test_a_donation_becomes_available_money_once_paid(client, session, utrecht) 
     assert client.get(f"/api/v1/funds/{utrecht['id']}").json()["available_cents"] == 1_000_000
     pay(client, made.json()["payment"]["id"])
     assert client.get(f"/api/v1/funds/{utrecht['id']}").json()["available_cents"] == 1_002_500
+
+
+def test_a_threshold_rule_pays_its_lump_sum_once_when_the_crowd_gets_there(client, session, auth_headers,
+                                                                          utrecht) -> None:
+    initiator, board = auth_headers(Role.INITIATOR), auth_headers(Role.BOARD)
+    with on(START):
+        lump = client.post(f"/api/v1/funds/{utrecht['id']}/match-rules", headers=board, json={
+            "ratio_bp": 10_000, "cap_per_pledge_cents": 25_000, "cap_per_project_cents": 25_000,
+            "budget_cents": 100_000, "lump_sum_cents": 25_000, "threshold_percent": 50, "min_backers": 3})
+        assert lump.status_code == 201, lump.text
+        off = client.post(f"/api/v1/match-rules/{utrecht['rule']}/deactivate", headers=board)
+        assert off.status_code == 200 and off.json()["active"] is False  # only the lump sum applies now
+        pid = live_project(client, initiator, board, START, goal_cents=60_000, goal_hours=0)["id"]
+        paid_pledge(client, pid, 25_000, "a@example.org")
+        paid_pledge(client, pid, 5_000, "b@example.org")  # 50% reached, but two backers
+        assert client.get(f"/api/v1/projects/{pid}").json()["matched_cents"] == 0
+        paid_pledge(client, pid, 1_000, "c@example.org")  # the third backer: the lump sum, once
+        paid_pledge(client, pid, 1_000, "d@example.org")
+    [match] = matches_of(session, project_id=uuid.UUID(pid))
+    assert match.amount_cents == 25_000 and "50%" in match.explanation
+    assert client.get(f"/api/v1/projects/{pid}").json()["matched_cents"] == 25_000
+    half = client.post(f"/api/v1/funds/{utrecht['id']}/match-rules", headers=board, json={
+        "ratio_bp": 10_000, "cap_per_pledge_cents": 100, "cap_per_project_cents": 100, "budget_cents": 100,
+        "lump_sum_cents": 100})
+    assert half.status_code == 422 and half.json()["field"] == "threshold_percent"
+    assert client.post(f"/api/v1/match-rules/{utrecht['rule']}/deactivate",
+                       headers=auth_headers(Role.FUND_MANAGER)).status_code == 403
