@@ -25,6 +25,7 @@ from funding.funds.schemas import (
     DonationIn,
     DonationPublic,
     FundIn,
+    FundPatch,
     FundPublic,
     FundStatement,
     GrantDecisionIn,
@@ -43,6 +44,13 @@ def create(session: SessionDep, user: CurrentUserDep, body: FundIn) -> FundPubli
     """A new fund (board, or a fund manager who then manages it)."""
     fund = service.create_fund(session, data=body, creator=user)
     return views.describe_fund(session, fund_id=fund.id)
+
+
+@router.patch("/funds/{fund_id}", response_model=FundPublic)
+def update(session: SessionDep, user: CurrentUserDep, fund_id: uuid.UUID, body: FundPatch) -> FundPublic:
+    """Change a fund or add managers (its managers or the board)."""
+    service.update_fund(session, fund_id=fund_id, data=body, user=user)
+    return views.describe_fund(session, fund_id=fund_id)
 
 
 @router.get("/funds", response_model=list[FundPublic])

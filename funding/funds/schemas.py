@@ -26,6 +26,16 @@ class FundIn(BaseModel):
     manager_emails: list[EmailStr] = Field(default_factory=list, max_length=20)
 
 
+class FundPatch(BaseModel):
+    """What a fund's managers or the board may change; managers are added (never silently removed)."""
+
+    name: str | None = Field(default=None, min_length=2, max_length=120)
+    description: str | None = Field(default=None, max_length=1000)
+    municipality_codes: list[str] | None = Field(default=None, max_length=400)
+    themes: list[Theme] | None = None
+    add_manager_emails: list[EmailStr] = Field(default_factory=list, max_length=20)
+
+
 class MatchRuleIn(BaseModel):
     """Match `ratio_bp` of each pledge (10 000 = 1:1), within the caps and the budget, where eligible."""
 

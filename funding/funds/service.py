@@ -24,7 +24,7 @@ from coop.payments.models import Payment
 from coop.payments.purposes import PurposeHandler, register_purpose
 from coop.payments.service import create_payment
 from funding.funds.models import Deposit, Donation, DonationStatus, Fund, FundManager, MatchRule
-from funding.funds.schemas import DepositIn, DonationIn, FundIn, MatchRuleIn
+from funding.funds.schemas import DepositIn, DonationIn, FundIn, FundPatch, MatchRuleIn
 from funding.pledges.models import Pledge, PledgeStatus
 from funding.projects.models import Project
 
@@ -61,13 +61,41 @@ def create_fund(session: Session, *, data: FundIn, creator: CurrentUser) -> Fund
     emails = [str(email).lower() for email in data.manager_emails]
     if creator.has_any(Role.FUND_MANAGER) and creator.email.lower() not in emails:
         emails.insert(0, creator.email.lower())
+    _add_managers(session, fund, emails)
+    record(session, action="fund.created", object_type="fund", object_id=fund.id, actor_id=creator.id,
+           after={"name": fund.name, "kind": fund.kind.value, "managers": emails})
+    return fund
+
+
+def _add_managers(session: Session, fund: Fund, emails: list[str]) -> None:
+    """Give these people the fund_manager role for the fund (an account without password when unknown)."""
     for email in dict.fromkeys(emails):
         user = user_by_email(session, email=email) or create_user(session, email=email, roles=[Role.FUND_MANAGER])
         grant_roles(session, user=user, roles=[Role.FUND_MANAGER])
-        session.add(FundManager(fund_id=fund.id, user_id=user.id))
+        if session.exec(select(FundManager.id).where(FundManager.fund_id == fund.id,
+                                                     FundManager.user_id == user.id)).first() is None:
+            session.add(FundManager(fund_id=fund.id, user_id=user.id))
     session.flush()
-    record(session, action="fund.created", object_type="fund", object_id=fund.id, actor_id=creator.id,
-           after={"name": fund.name, "kind": fund.kind.value, "managers": emails})
+
+
+def update_fund(session: Session, *, fund_id: uuid.UUID, data: FundPatch, user: CurrentUser) -> Fund:
+    """Change a fund's name, description or eligibility, or add managers (its managers or the board; audited)."""
+    fund = get_fund(session, fund_id=fund_id, for_update=True)
+    ensure_fund_manager(session, fund=fund, user=user)
+    before = fund.model_dump(mode="json", include={"name", "description", "municipality_codes", "themes"})
+    if data.name is not None:
+        fund.name = data.name.strip()
+    if data.description is not None:
+        fund.description = data.description
+    if data.municipality_codes is not None:
+        fund.municipality_codes = _codes(data.municipality_codes, "municipality_codes")
+    if data.themes is not None:
+        fund.themes = [theme.value for theme in data.themes]
+    session.add(fund)
+    _add_managers(session, fund, [str(email).lower() for email in data.add_manager_emails])
+    record(session, action="fund.updated", object_type="fund", object_id=fund.id, actor_id=user.id, before=before,
+           after={**fund.model_dump(mode="json", include={"name", "description", "municipality_codes", "themes"}),
+                  "managers_added": [str(email).lower() for email in data.add_manager_emails]})
     return fund
 
 

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from coop.auth.models import Role
+from coop.auth.service import create_token, user_by_email
 from coop.ledger.chart import AccountCode
 from coop.ledger.queries import balance
 from funding.funds.models import MatchStatus
@@ -156,3 +157,20 @@ def test_a_threshold_rule_pays_its_lump_sum_once_when_the_crowd_gets_there(clien
     assert half.status_code == 422 and half.json()["field"] == "threshold_percent"
     assert client.post(f"/api/v1/match-rules/{utrecht['rule']}/deactivate",
                        headers=auth_headers(Role.FUND_MANAGER)).status_code == 403
+
+
+def test_managers_and_the_board_change_a_fund_and_add_managers(client, session, make_user, auth_headers,
+                                                               utrecht) -> None:
+    url = f"/api/v1/funds/{utrecht['id']}"
+    assert client.patch(url, json={"name": "Anders"}).status_code == 401
+    assert client.patch(url, json={"name": "Anders"}, headers=auth_headers(Role.FUND_MANAGER)).status_code == 403
+    changed = client.patch(url, headers=auth_headers(Role.BOARD), json={
+        "name": "Initiatievenfonds Utrecht 2028", "themes": ["energie"], "add_manager_emails": ["nieuw@example.org"]})
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["name"], changed.json()["themes"]) == ("Initiatievenfonds Utrecht 2028", ["energie"])
+    bad = client.patch(url, headers=auth_headers(Role.BOARD), json={"municipality_codes": ["Utrecht"]})
+    assert bad.status_code == 422 and bad.json()["field"] == "municipality_codes"
+    new_manager = user_by_email(session, email="nieuw@example.org")
+    token, _ = create_token(session, user_id=new_manager.id, ttl=timedelta(days=1))
+    assert client.patch(url, json={"description": "Voor energie"},
+                        headers={"Authorization": f"Bearer {token}"}).status_code == 200
