@@ -20,10 +20,10 @@ from coop.auth.models import Role
 from coop.auth.service import create_user
 from coop.core import jobs
 from coop.core.clock import AMSTERDAM, frozen_clock, today_amsterdam
-from coop.core.db import get_engine, unit_of_work
+from coop.core.db import get_engine, grant_read_only, unit_of_work
 from coop.core.errors import KrachtError
 from coop.core.money import format_eur
-from coop.core.settings import get_settings
+from coop.core.settings import Settings, get_settings
 from coop.demo import DEMO_SEED, seed_demo
 from coop.members.importer import import_members
 from coop.members.payouts import write_payout_file
@@ -35,6 +35,7 @@ from coop.payments import jobs as payment_jobs  # noqa: F401  (registers the pay
 from coop.payments.service import reconcile
 from coop.reference_data import seed_reference_data
 from coop.subscriptions import jobs as subscription_jobs  # noqa: F401  (registers the subscription jobs)
+from dashboards import serve as dashboards_serve
 from funding.demo import seed_demo_projects
 from funding.funds import matching as fund_matching  # noqa: F401  (matches follow pledges in workers too)
 from funding.pledges import jobs as pledge_jobs  # noqa: F401  (registers the crowdfunding jobs)
@@ -123,8 +124,8 @@ def demo_seed() -> None:
         table.add_row(demo_user.role, demo_user.email,
                       demo_user.password if settings.env == "development" else "(hidden)")
     console.print(table)
-    console.print(f"{report.members} demo member(s), {report.subscriptions} subscription(s) and {projects} "
-                  "project(s) added", soft_wrap=True)
+    console.print(f"{report.members} demo member(s) ({report.leavers} of whom left again), {report.subscriptions} "
+                  f"subscription(s) and {projects} project(s) added", soft_wrap=True)
 
 
 @members_app.command("import")
@@ -299,16 +300,56 @@ def worker() -> None:
         stop.set()
 
 
+def _dashboards_url(settings: Settings) -> str:
+    """The database URL the dashboards read: their own (read-only) one if set."""
+    return settings.dashboard_database_url or settings.database_url
+
+
+@app.command("dashboards")
+def dashboards(
+    host: Annotated[str, typer.Option(help="Address to bind; Voilà has no login, so keep it local.")] = "127.0.0.1",
+    port: int = 8866,
+    preheat: Annotated[bool, typer.Option(help="Keep one kernel per page warm.")] = True,
+) -> None:
+    """Serve the board's Voilà dashboards (read-only) until interrupted."""
+    settings = get_settings()
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(f"[yellow]Voilà has no login: make sure {host}:{port} is only reachable through an "
+                      "authenticating reverse proxy (README, Dashboards).[/yellow]")
+    console.print(f"Dashboards on http://{host}:{port}/{dashboards_serve.INDEX}")
+    dashboards_serve.replace_process(host=host, port=port, database_url=_dashboards_url(settings), preheat=preheat)
+
+
+@db_app.command("grant-readonly")
+def db_grant_readonly(
+    role: Annotated[str, typer.Option(help="The PostgreSQL role the dashboards connect as (created if missing).")],
+) -> None:
+    """Make (or refresh) a PostgreSQL role that may read every table and change nothing, for the dashboards."""
+    try:
+        with unit_of_work() as session:
+            grant_read_only(session, role=role)
+    except KrachtError as exc:
+        raise _fail(f"{exc.field or 'error'}: {exc.message}") from exc
+    console.print(f"role {role} may read every table and write none; set KRACHT_DASHBOARD_DATABASE_URL to a URL "
+                  f"that signs in as {role}")
+
+
 @app.command("serve")
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
     worker_thread: Annotated[bool, typer.Option(help="Run background jobs in this process.")] = True,
+    dashboards_port: Annotated[int | None, typer.Option(help="Also serve the dashboards (Voilà) on this port.")]
+    = None,
 ) -> None:
-    """Serve the API (and, by default, a job worker thread for the embedded set-up)."""
+    """Serve the API (and, by default, a job worker thread for the embedded set-up; optionally the dashboards)."""
     settings = get_settings()
     stop = threading.Event()
+    board = None
+    if dashboards_port is not None:
+        board = dashboards_serve.start(host=host, port=dashboards_port, database_url=_dashboards_url(settings))
+        console.print(f"Dashboards on http://{host}:{dashboards_port}/{dashboards_serve.INDEX}")
     if worker_thread:
         threading.Thread(
             target=jobs.worker_loop, name="kracht-worker", daemon=True,
@@ -321,3 +362,6 @@ def serve(
                     log_level=settings.log_level.lower())
     finally:
         stop.set()
+        if board is not None:
+            board.terminate()
+            board.wait(timeout=30)

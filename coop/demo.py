@@ -7,21 +7,29 @@ import io
 import random
 import re
 import unicodedata
+import uuid
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from faker import Faker
 from sqlmodel import Session
 
 from coop.auth.models import Role
 from coop.auth.service import create_user, user_by_email
-from coop.core.clock import today_amsterdam
+from coop.core.clock import frozen_clock, today_amsterdam
 from coop.core.errors import Conflict, Forbidden
+from coop.core.municipalities import MUNICIPALITIES
 from coop.core.settings import Settings
 from coop.members.importer import COLUMNS, import_members
-from coop.members.models import MemberKind
+from coop.members.models import FactKind, MemberKind, MemberStatus
+from coop.members.queries import members_with_status
+from coop.members.service import end_membership, resign
 from coop.reference_data import seed_reference_data
+from coop.shares.service import approve_mutation
 from coop.subscriptions.demo import seed_demo_subscriptions
+from coop.subscriptions.models import EndReason
+from coop.subscriptions.queries import latest_subscription
 
 DEMO_DOMAIN = "demo.kracht.nl"
 DEMO_MEMBERS = 300
@@ -29,6 +37,10 @@ DEMO_SEED = 2026
 # Roughly how a local energy and neighbourhood cooperative's members are made up.
 DEMO_KINDS = ((MemberKind.PERSON, 76), (MemberKind.INITIATIVE, 5), (MemberKind.SOCIAL_ENTERPRISE, 4),
               (MemberKind.COMPANY, 9), (MemberKind.GOVERNMENT, 2), (MemberKind.ORGANISATION, 4))
+# Where the demo members live: the cooperative started in Utrecht and grew across the country.
+_DEMO_MUNICIPALITIES = sorted(MUNICIPALITIES)
+_DEMO_WEIGHTS = [12 if code == "GM0344" else 5 if code in ("GM0363", "GM0599", "GM0518") else 2
+                 for code in _DEMO_MUNICIPALITIES]
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,7 @@ class DemoReport:
     users: list[DemoUser] = field(default_factory=list)
     members: int = 0
     subscriptions: int = 0
+    leavers: int = 0
 
 
 def demo_password(role: Role, settings: Settings) -> str:
@@ -74,7 +87,46 @@ def seed_demo(session: Session, *, settings: Settings, members: int = DEMO_MEMBE
     report.members = imported.imported
     report.subscriptions = seed_demo_subscriptions(session, today=today_amsterdam(), seed=DEMO_SEED,
                                                    public_url=settings.public_url)
+    if imported.imported:
+        board = user_by_email(session, email=f"board@{DEMO_DOMAIN}")
+        report.leavers = _demo_leavers(session, today=today_amsterdam(), board_id=board.id if board else None)
     return report
+
+
+def _demo_leavers(session: Session, *, today: date, board_id: uuid.UUID | None) -> int:
+    """Members who cancelled their subscription resign when it ends; a third of those whose subscription lapsed
+    are expelled a month later. Every share goes back with the board's approval, as the real steps would."""
+    left = 0
+    for member, status, _ in members_with_status(session, at=today):
+        subscription = latest_subscription(session, member_id=member.id)
+        if status is not MemberStatus.ACTIVE or subscription is None or subscription.ends_on is None:
+            continue
+        if subscription.end_reason is EndReason.CANCELED:
+            asked_on = min(subscription.ends_on - timedelta(days=31), today)
+            with _at(asked_on):
+                mutations = resign(session, member_id=member.id, requested_by=None,
+                                   effective_on=subscription.ends_on)
+        elif subscription.end_reason is EndReason.LAPSED and (member.member_number or 0) % 3 == 0:
+            expelled_on = subscription.ends_on + timedelta(days=30)
+            if expelled_on > today:
+                continue
+            with _at(expelled_on):
+                mutations = end_membership(session, member_id=member.id, kind=FactKind.EXPELLED,
+                                           effective_on=expelled_on, note="contributie niet betaald",
+                                           recorded_by=None)
+        else:
+            continue
+        left += 1
+        if board_id is not None:
+            for mutation in mutations:
+                with _at(min(mutation.effective_on, today)):
+                    approve_mutation(session, mutation_id=mutation.id, approver_id=board_id)
+    return left
+
+
+def _at(day: date) -> AbstractContextManager[datetime]:
+    """Act at 10:00 UTC on `day`."""
+    return frozen_clock(datetime.combine(day, time(10, 0), tzinfo=UTC))
 
 
 def demo_member_rows(count: int, *, today: date | None = None) -> str:
@@ -94,7 +146,8 @@ def demo_member_rows(count: int, *, today: date | None = None) -> str:
     for _ in range(count):
         # One draw after another from one seeded generator: the first n rows are the same for any count.
         kind = pick.choices([kind for kind, _ in DEMO_KINDS], weights=[weight for _, weight in DEMO_KINDS])[0]
-        city = fake.city()
+        municipality = pick.choices(_DEMO_MUNICIPALITIES, weights=_DEMO_WEIGHTS)[0]
+        city = MUNICIPALITIES[municipality]
         name, local, domain = _demo_name(fake, kind, city)
         email = f"{local}@{domain}"
         while email in emails:
@@ -105,6 +158,7 @@ def demo_member_rows(count: int, *, today: date | None = None) -> str:
             "kind": kind.value, "name": name, "email": email,
             "joined_on": (end - timedelta(days=pick.randint(0, 3 * 365))).isoformat(),
             "street": fake.street_address(), "postcode": fake.postcode(), "city": city,
+            "municipality_code": municipality,
             "iban": fake.iban() if pick.random() < (0.9 if organised else 0.6) else "",
             "kvk_number": str(pick.randint(10_000_000, 99_999_999))
             if organised and (kind is not MemberKind.INITIATIVE or pick.random() < 0.5) else "",

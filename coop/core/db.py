@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -9,10 +10,11 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlmodel import Session, create_engine
 
+from coop.core.errors import InvalidInput
 from coop.core.settings import get_settings
 
 T = TypeVar("T")
@@ -66,6 +68,61 @@ def make_engine(url: str | URL, *, pool_size: int = 5, busy_timeout_ms: int = 30
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
     return create_engine(parsed, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+
+
+def make_reader_engine(url: str | URL, *, busy_timeout_ms: int = 30_000) -> Engine:
+    """An engine for reports (dashboards, exports) that cannot write and never holds the write lock.
+
+    Each transaction reads one consistent snapshot: a deferred BEGIN under SQLite's WAL (writers go on)
+    with `query_only` set, and REPEATABLE READ READ ONLY on PostgreSQL (where a read-only role adds a
+    second wall). Dashboards use it so a slow chart never blocks a pledge being paid.
+    """
+    parsed = normalise_url(url)
+    if parsed.drivername.startswith("sqlite"):
+        engine = create_engine(parsed, connect_args={"check_same_thread": False,
+                                                     "timeout": busy_timeout_ms / 1000})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA query_only=ON")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN")
+
+        return engine
+    return create_engine(parsed, pool_size=2, max_overflow=2, pool_pre_ping=True,
+                         isolation_level="REPEATABLE READ",
+                         connect_args={"options": "-c default_transaction_read_only=on"})
+
+
+_ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}\Z")
+
+
+def grant_read_only(session: Session, *, role: str) -> None:
+    """Create (if missing) a PostgreSQL login role that reads every table, now and after later migrations,
+    and can change nothing; idempotent. Needs a connection that may create roles and grant on the schema."""
+    if session.get_bind().dialect.name != "postgresql":
+        raise InvalidInput("read-only roles exist on PostgreSQL only; the embedded SQLite database is read "
+                           "through a read-only engine", field="role")
+    if not _ROLE_NAME.match(role):
+        raise InvalidInput("a role name is lower-case letters, digits and _ (at most 63)", field="role")
+    quoted = f'"{role}"'  # validated above: no quote can occur
+    database = session.execute(text("SELECT current_database()")).scalar_one()
+    exists = session.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :role"), {"role": role}).first()
+    statements = [] if exists else [f"CREATE ROLE {quoted} LOGIN"]
+    statements += [f'GRANT CONNECT ON DATABASE "{database}" TO {quoted}',
+                   f"GRANT USAGE ON SCHEMA public TO {quoted}",
+                   f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA public FROM {quoted}",
+                   f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {quoted}",
+                   f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {quoted}",
+                   f"ALTER ROLE {quoted} SET default_transaction_read_only = on"]
+    for statement in statements:
+        session.execute(text(statement))
 
 
 @lru_cache

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
 
     env: Environment = Environment.DEVELOPMENT
     database_url: str = Field(default="sqlite:///var/kracht.db", repr=False)  # may hold a password
+    # The dashboards' own connection (on PostgreSQL a read-only role, see `kracht db grant-readonly`);
+    # unset, they read KRACHT_DATABASE_URL through a read-only engine.
+    dashboard_database_url: str | None = Field(default=None, repr=False)
     public_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
 

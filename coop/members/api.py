@@ -72,7 +72,8 @@ def member(session: SessionDep, user: CurrentUserDep, member_id: uuid.UUID, at: 
         holding.member_number = found.member_number
     return MemberPublic(
         id=found.id, status=status_from(facts), at=on, member_number=found.member_number, kind=found.kind,
-        name=found.name, email=found.email, city=found.city, kvk_number=found.kvk_number, iban=found.iban,
+        name=found.name, email=found.email, city=found.city, municipality_code=found.municipality_code,
+        kvk_number=found.kvk_number, iban=found.iban,
         joined_on=joined_on(facts), holdings=holdings)
 
 

@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 
 from coop.core.clock import today_amsterdam
 from coop.core.errors import KrachtError
+from coop.core.municipalities import CODE_PATTERN
 from coop.core.sequences import next_number, number_series
 from coop.ledger.chart import AccountCode
 from coop.ledger.schemas import Line
@@ -34,8 +35,8 @@ from coop.shares import service as shares
 from coop.shares.models import ShareClass, ShareOrder
 from coop.shares.queries import class_version, issued_cents
 
-COLUMNS = ("member_number", "kind", "name", "email", "joined_on", "street", "postcode", "city", "iban",
-           "kvk_number", "membership_shares", "social_shares")
+COLUMNS = ("member_number", "kind", "name", "email", "joined_on", "street", "postcode", "city",
+           "municipality_code", "iban", "kvk_number", "membership_shares", "social_shares")
 REQUIRED_COLUMNS = ("kind", "name", "email", "joined_on")
 SHARE_COLUMNS = {shares.ORDINARY: "membership_shares", shares.SOCIAL: "social_shares"}
 HEADER_ROW = 1
@@ -83,6 +84,7 @@ class ImportRow:
     street: str | None
     postcode: str | None
     city: str | None
+    municipality_code: str | None
     iban: str | None
     kvk_number: str | None
     quantities: dict[str, int]
@@ -246,6 +248,7 @@ def _validate_row(number: int, values: dict[str, str], *, versions: _VersionCach
     street = check("street", lambda text: _text(text, "street"))
     postcode = check("postcode", _postcode)
     city = check("city", lambda text: _text(text, "city"))
+    municipality = check("municipality_code", _municipality_code)
     iban = check("iban", normalise_iban)
     kvk = None
     if kind is not None:
@@ -259,7 +262,8 @@ def _validate_row(number: int, values: dict[str, str], *, versions: _VersionCach
     if errors or kind is None or name is None or email is None or joined is None:
         return None, errors
     return ImportRow(row=number, member_number=member_number, kind=kind, name=name, email=email, joined_on=joined,
-                     street=street, postcode=postcode, city=city, iban=iban, kvk_number=kvk,
+                     street=street, postcode=postcode, city=city, municipality_code=municipality,
+                     iban=iban, kvk_number=kvk,
                      quantities={code: q for code, q in quantities.items() if q}), []
 
 
@@ -298,6 +302,16 @@ def _postcode(text: str) -> str | None:
     """A Dutch postcode as `1234 AB`; other postcodes as written (at most 10 characters)."""
     match = _POSTCODE.match(text)
     return f"{match[1]} {match[2].upper()}" if match else _text(text, "postcode")
+
+
+def _municipality_code(text: str) -> str | None:
+    """A CBS municipality code such as `GM0344` (upper case), if given."""
+    code = text.strip().upper()
+    if not code:
+        return None
+    if not re.match(CODE_PATTERN, code):
+        raise ValueError("a CBS municipality code is GM followed by four digits, such as GM0344")
+    return code
 
 
 def _email(text: str) -> str:
@@ -463,7 +477,8 @@ def _create_member(session: Session, *, row: ImportRow, member_number: int,
                    label: str) -> tuple[Member, ShareOrder]:
     """An active member since `joined_on` (facts APPLIED and ACTIVATED on that day) with its share order."""
     member = Member(kind=row.kind, name=row.name, email=row.email, street=row.street, postcode=row.postcode,
-                    city=row.city, iban=row.iban, kvk_number=row.kvk_number, member_number=member_number)
+                    city=row.city, municipality_code=row.municipality_code, iban=row.iban,
+                    kvk_number=row.kvk_number, member_number=member_number)
     session.add(member)
     session.flush()
     note = f"imported from {label}, row {row.row}"

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, EmailStr, Field, StrictInt
 
+from coop.core.municipalities import MunicipalityCode
 from coop.members.models import MemberKind, MemberStatus
 from coop.payments.models import ProviderName
 from coop.payments.schemas import PaymentPublic
@@ -29,6 +30,8 @@ class JoinIn(BaseModel):
     street: str | None = Field(default=None, max_length=200)
     postcode: str | None = Field(default=None, max_length=10)
     city: str | None = Field(default=None, max_length=100)
+    municipality_code: MunicipalityCode | None = Field(default=None, description="CBS code (GM0344) of the "
+                                                       "municipality the member lives or works in.")
     consent: bool = Field(default=True, description="Agrees to the statutes, the privacy statement and the "
                                                     "financial risk notice.")
 
@@ -62,6 +65,7 @@ class MemberPublic(BaseModel):
     name: str
     email: str
     city: str | None
+    municipality_code: str | None
     kvk_number: str | None
     iban: str | None
     joined_on: date | None

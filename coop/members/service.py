@@ -95,7 +95,8 @@ def join(session: Session, *, data: JoinIn) -> tuple[Member, Payment]:
                            field="consent")
     member = Member(kind=data.kind, name=data.name.strip(), email=str(data.email).lower(),
                     kvk_number=normalise_kvk(data.kind, data.kvk_number), iban=normalise_iban(data.iban),
-                    phone=data.phone, street=data.street, postcode=data.postcode, city=data.city)
+                    phone=data.phone, street=data.street, postcode=data.postcode, city=data.city,
+                    municipality_code=data.municipality_code)
     session.add(member)
     session.flush()
     requests = [shares.ShareRequest(class_code=shares.ORDINARY, quantity=1)]

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
+from coop.core.municipalities import MunicipalityCode
 from funding.pledges.models import PledgeKind, PledgeStatus
 from funding.projects.models import FundingModel, ProjectStatus, Theme, Visibility
 
@@ -17,7 +18,6 @@ MAX_WISHES = 30
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=120)]
 Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=500)]
 Story = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
-MunicipalityCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^GM\d{4}$")]  # CBS code
 Neighbourhood = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
 GoalCents = Annotated[StrictInt, Field(ge=0, le=1_000_000_000)]  # up to EUR 10 million
 GoalHours = Annotated[StrictInt, Field(ge=0, le=100_000)]

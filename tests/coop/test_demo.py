@@ -27,6 +27,7 @@ from coop.members.queries import members_with_status
 from coop.shares.models import ShareOperation
 from coop.shares.queries import holdings_at
 from coop.subscriptions.models import Invoice, RevenueDeferral, Subscription, SubscriptionStatus
+from coop.subscriptions.queries import latest_subscription
 from coop.subscriptions.service import status_of
 from tests.coop.test_cli import clear_caches, count, kracht, ok
 
@@ -75,7 +76,17 @@ def test_seeding_twice_creates_members_once_and_the_books_agree(session: Session
     assert written(session) == after_first
     today = today_amsterdam()
     register = members_with_status(session, at=today)
-    assert len(register) == 60 and {status for _, status, _ in register} == {MemberStatus.ACTIVE}
+    statuses = Counter(status for _, status, _ in register)
+    assert len(register) == 60 and statuses[MemberStatus.ACTIVE] > 50
+    assert set(statuses) <= {MemberStatus.ACTIVE, MemberStatus.RESIGNING, MemberStatus.FORMER, MemberStatus.EXPELLED}
+    assert report.leavers == 60 - statuses[MemberStatus.ACTIVE]
+    for member, status, _ in register:  # those who left stopped paying first, and gave their shares back
+        if status is not MemberStatus.ACTIVE:
+            assert status_of(session, subscription=latest_subscription(session, member_id=member.id),
+                             at=today).status in (SubscriptionStatus.CANCELED, SubscriptionStatus.LAPSED,
+                                                  SubscriptionStatus.ACTIVE)
+        if status in (MemberStatus.FORMER, MemberStatus.EXPELLED):
+            assert not [h for h in holdings_at(session, at=today) if h.member_id == member.id]
     assert all(today - timedelta(days=3 * 365) <= joined <= today for _, _, joined in register)
     numbers = [member.member_number for member, _, _ in register]
     assert numbers == list(range(1, 61))  # in the order they joined
@@ -90,7 +101,10 @@ def test_kracht_demo_seed_twice_adds_the_members_once(dev_db: Engine) -> None:
 
     first = ok(kracht("demo", "seed"))
 
-    assert f"{DEMO_MEMBERS} demo member(s), {DEMO_MEMBERS} subscription(s) and 30 project(s) added" in first.output
+    added = re.search(r"(\d+) demo member\(s\) \((\d+) of whom left again\), (\d+) subscription\(s\) and (\d+) "
+                      r"project\(s\) added", first.output)
+    assert added is not None and (added[1], added[3], added[4]) == (str(DEMO_MEMBERS), str(DEMO_MEMBERS), "30")
+    assert 0 < int(added[2]) < DEMO_MEMBERS // 10
     assert count(engine, Member) == DEMO_MEMBERS
     written_once = (count(engine, ShareOperation), count(engine, JournalEntry))
     with Session(engine) as session:
@@ -122,7 +136,7 @@ def test_kracht_demo_seed_twice_adds_the_members_once(dev_db: Engine) -> None:
 
     second = ok(kracht("demo", "seed"))
 
-    assert "0 demo member(s), 0 subscription(s) and 0 project(s) added" in second.output
+    assert "0 demo member(s) (0 of whom left again), 0 subscription(s) and 0 project(s) added" in second.output
     assert "already present" in second.output
     assert count(engine, Member) == DEMO_MEMBERS
     assert (count(engine, ShareOperation), count(engine, JournalEntry)) == written_once

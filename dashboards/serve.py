@@ -1,0 +1,70 @@
+"""Serving the dashboards with Voilà: the command line, and an environment that keeps secrets out of kernels.
+
+Voilà has no login of its own, so it binds to 127.0.0.1 unless told otherwise (README: behind the
+API's authentication or a reverse proxy). Its kernels inherit the environment of the Voilà process;
+that environment is built here from scratch, with the database URL the dashboards may use and none of
+the payment keys, SMTP passwords or other secrets the API needs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import NoReturn
+
+from sqlalchemy.engine import make_url
+
+NOTEBOOKS = Path(__file__).resolve().parent
+INDEX = "voila/render/index.ipynb"
+# What the kernels may see of the caller's environment (besides the database URL set below).
+PASSED_ON = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH", "SSL_CERT_FILE",
+             "KRACHT_ENV", "KRACHT_LOG_LEVEL", "KRACHT_SQLITE_BUSY_TIMEOUT_MS", "KRACHT_SUBSCRIPTION_GRACE_DAYS")
+
+
+def absolute_database_url(url: str, *, cwd: Path) -> str:
+    """A SQLite URL with an absolute path: the kernels run in the notebooks' folder, not the caller's."""
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite") and parsed.database and parsed.database != ":memory:":
+        path = Path(parsed.database)
+        if not path.is_absolute():
+            return parsed.set(database=str((cwd / path).resolve())).render_as_string(hide_password=False)
+    return url
+
+
+def kernel_environment(environ: Mapping[str, str], *, database_url: str) -> dict[str, str]:
+    """The Voilà process's environment: the harmless part of `environ` plus the dashboards' database URL."""
+    passed = {name: value for name, value in environ.items() if name in PASSED_ON or name.startswith("LC_")}
+    return {**passed, "KRACHT_DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
+
+
+def voila_command(*, host: str, port: int, preheat: bool = True, cull_idle_seconds: int = 600) -> list[str]:
+    """Voilà over the notebooks folder: sources stripped, idle kernels culled, one pre-heated kernel per page."""
+    command = [sys.executable, "-m", "voila", str(NOTEBOOKS), "--no-browser", f"--port={port}",
+               f"--Voila.ip={host}", "--Voila.port_retries=0", "--strip_sources=True",
+               "--VoilaConfiguration.show_tracebacks=False",
+               f"--MappingKernelManager.cull_idle_timeout={cull_idle_seconds}",
+               "--MappingKernelManager.cull_interval=60"]
+    if preheat:
+        command += ["--preheat_kernel=True", "--pool_size=1"]
+    return command
+
+
+def _environment(database_url: str) -> dict[str, str]:
+    """The child's environment, built from ours (the one deliberate read of os.environ outside the settings)."""
+    return kernel_environment(os.environ, database_url=absolute_database_url(database_url, cwd=Path.cwd()))
+
+
+def start(*, host: str, port: int, database_url: str, preheat: bool = True) -> subprocess.Popen[bytes]:
+    """Start Voilà beside the API (the caller stops it: SIGTERM shuts its kernels down)."""
+    return subprocess.Popen(voila_command(host=host, port=port, preheat=preheat),  # noqa: S603  (our own argv)
+                            cwd=NOTEBOOKS, env=_environment(database_url))
+
+
+def replace_process(*, host: str, port: int, database_url: str, preheat: bool = True) -> NoReturn:
+    """Become Voilà (`kracht dashboards`): signals reach it directly, so stopping it stops its kernels too."""
+    env = _environment(database_url)
+    os.chdir(NOTEBOOKS)
+    os.execve(sys.executable, voila_command(host=host, port=port, preheat=preheat), env)  # noqa: S606
