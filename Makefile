@@ -1,9 +1,10 @@
-# Kracht: `make run` serves the demo, `make test` runs the suite. Everything lives in .venv.
+# Kracht: `make run` serves the demo (API and dashboards), `make test` runs the suite. Everything lives in .venv.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+DASHBOARDS_PORT ?= 8866
 
 .PHONY: run test lint bench clean
 
@@ -23,7 +24,8 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/kracht db upgrade
 	$(BIN)/kracht demo seed
-	KRACHT_PUBLIC_URL=$${KRACHT_PUBLIC_URL:-http://$(HOST):$(PORT)} $(BIN)/kracht serve --host $(HOST) --port $(PORT)
+	KRACHT_PUBLIC_URL=$${KRACHT_PUBLIC_URL:-http://$(HOST):$(PORT)} $(BIN)/kracht serve --host $(HOST) --port $(PORT) \
+		--dashboards-port $(DASHBOARDS_PORT)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest

@@ -309,15 +309,20 @@ def _dashboards_url(settings: Settings) -> str:
 def dashboards(
     host: Annotated[str, typer.Option(help="Address to bind; Voilà has no login, so keep it local.")] = "127.0.0.1",
     port: int = 8866,
-    preheat: Annotated[bool, typer.Option(help="Keep one kernel per page warm.")] = True,
+    preheat: Annotated[bool, typer.Option(help="Keep one executed kernel per page waiting (Voilà 0.5 can leave a "
+                                               "request on one hanging: see README).")] = False,
+    base_url: Annotated[str, typer.Option(help="The path a reverse proxy serves them under, e.g. /dashboards/.")]
+    = "/",
 ) -> None:
     """Serve the board's Voilà dashboards (read-only) until interrupted."""
     settings = get_settings()
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"[yellow]Voilà has no login: make sure {host}:{port} is only reachable through an "
                       "authenticating reverse proxy (README, Dashboards).[/yellow]")
-    console.print(f"Dashboards on http://{host}:{port}/{dashboards_serve.INDEX}")
-    dashboards_serve.replace_process(host=host, port=port, database_url=_dashboards_url(settings), preheat=preheat)
+    base = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
+    console.print(f"Dashboards on http://{host}:{port}{base}{dashboards_serve.INDEX}")
+    dashboards_serve.replace_process(host=host, port=port, database_url=_dashboards_url(settings), preheat=preheat,
+                                     base_url=base)
 
 
 @db_app.command("grant-readonly")

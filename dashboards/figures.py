@@ -336,9 +336,9 @@ def income_overview(books: TrialBalance) -> go.Figure:
     return _empty(figure, not rows, "Geen opbrengsten of kosten in deze periode")
 
 
-def cash_over_time(series: Series, account_names: dict[str, str]) -> go.Figure:
-    """Money at each payment provider and at the bank at each month's end."""
-    names = {code: labels.account(code, name) for code, name in account_names.items()}
+def cash_over_time(series: Series, books: TrialBalance) -> go.Figure:
+    """Money at each payment provider and at the bank at each month's end (named as in the books)."""
+    names = {row.code: labels.account(row.code, row.name) for row in books.accounts}
     figure = go.Figure(_time_traces(series, names, money=True, bucket=labels.month, kind="line"),
                        layout=_layout("Geld per betaalrekening", yaxis=EURO_AXIS))
     return _empty(figure, not series.groups)

@@ -2,9 +2,9 @@
 
 A notebook makes a `Dashboard`, adds its sections (each a function from a `View` to a Plotly
 figure or an HTML string, built from `dashboards.queries` and `dashboards.figures`) and calls
-`show()`. Every redraw reads one consistent snapshot through a read-only engine. Redraws are
-always started by the browser (a widget change, the "Vernieuwen" button, or the auto-refresh
-ticker's timer), because Voilà only shows output that answers a message from the page itself.
+`show()`. Every redraw reads one consistent snapshot through a read-only engine. Redraws after the
+first are started by the browser (its first visit, a widget change, the "Vernieuwen" button, or the
+auto-refresh timer), because Voilà only shows output that answers a message from the page itself.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ FILTERS = ("kind", "municipality", "theme")
 ALL = ""  # the value of "all" in a filter (a Dropdown shows None as nothing chosen)
 PRESETS = {"12m": "Laatste 12 maanden", "jaar": "Dit jaar", "vorigjaar": "Vorig jaar", "3j": "Laatste 3 jaar",
            "alles": "Alles", "zelf": "Zelf gekozen"}
+MIN_INTERVAL, MAX_INTERVAL = 5, 3600  # seconds a link may ask for (`?vernieuwen=`)
 INTERVALS = ((0, "uit"), (30, "elke 30 seconden"), (60, "elke minuut"), (300, "elke 5 minuten"),
              (900, "elke 15 minuten"))
 
@@ -91,11 +92,19 @@ class Section:
     output: W.Output = field(default_factory=W.Output)
 
 
-class Ticker(anywidget.AnyWidget):
-    """A browser-side timer: every `interval_ms` it bumps `ticks`, which the page answers with a redraw."""
+class Browser(anywidget.AnyWidget):
+    """The page's browser as the kernel sees it: the query string it opened the page with, and a timer.
+
+    On showing the page the browser sends `location.search` and bumps `visits`, so the page applies the
+    link's choices and redraws with fresh data, also when Voilà pre-heated the kernel long before the
+    request. Every `interval_ms` (0: never) it bumps `ticks`, which the page answers with a redraw.
+    """
 
     _esm = """
     function render({ model }) {
+      model.set("query", window.location.search.replace(/^[?]/, ""));
+      model.set("visits", model.get("visits") + 1);
+      model.save_changes();
       let timer = null;
       const arm = () => {
         if (timer) { clearInterval(timer); timer = null; }
@@ -109,6 +118,8 @@ class Ticker(anywidget.AnyWidget):
     }
     export default { render };
     """
+    query = traitlets.Unicode("").tag(sync=True)
+    visits = traitlets.Int(0).tag(sync=True)
     interval_ms = traitlets.Int(0).tag(sync=True)
     ticks = traitlets.Int(0).tag(sync=True)
 
@@ -174,7 +185,7 @@ class Dashboard:
         self.interval = W.Dropdown(options=[(text, seconds) for seconds, text in INTERVALS], value=0,
                                    description="Automatisch vernieuwen", layout=layout,
                                    style=style)
-        self.ticker = Ticker(layout=W.Layout(display="none"))
+        self.browser = Browser(layout=W.Layout(display="none"))
         self.status = W.HTML()
 
     def add(self, draw: Draw, *, wide: bool = True) -> None:
@@ -236,9 +247,11 @@ class Dashboard:
             if wanted and wanted in [value for _, value in widget.options]:
                 widget.value = wanted
         seconds = query.get("vernieuwen", "")
-        if seconds.isdigit() and int(seconds) in [s for s, _ in INTERVALS]:
+        if seconds.isdigit() and MIN_INTERVAL <= int(seconds) <= MAX_INTERVAL:
+            if int(seconds) not in [value for _, value in self.interval.options]:  # a wall screen's own pace
+                self.interval.options = [*self.interval.options, (f"elke {int(seconds)} seconden", int(seconds))]
             self.interval.value = int(seconds)
-            self.ticker.interval_ms = int(seconds) * 1000
+            self.browser.interval_ms = int(seconds) * 1000
 
     # -- drawing ----------------------------------------------------------------------------------------------
 
@@ -262,7 +275,8 @@ class Dashboard:
                         continue
                     display(W.HTML(drawn) if isinstance(drawn, str) else drawn)
         moment = utc_now().astimezone(AMSTERDAM)
-        self.status.value = (f'<span class="kracht-updated" data-failures="{failures}" style="color:#555">'
+        self.status.value = (f'<span class="kracht-updated" data-failures="{failures}" '
+                             f'data-visit="{self.browser.visits}" style="color:#555">'
                              f'Bijgewerkt {labels.day(moment.date())} {moment:%H:%M:%S} '
                              f'({time.perf_counter() - began:.2f} s)</span>')
 
@@ -282,19 +296,22 @@ class Dashboard:
             self.preset.value = "zelf"
         self.refresh()
 
+    def _on_visit(self, _change: dict[str, Any]) -> None:
+        """The browser shows the page: take its link's choices and draw what the database holds now."""
+        with self._quietly():
+            self.apply_query(parse_query(self.browser.query))
+        self.refresh()
+
     def _on_interval(self, change: dict[str, Any]) -> None:
         """Start, change or stop the browser's auto-refresh timer."""
-        self.ticker.interval_ms = int(change["new"]) * 1000
+        self.browser.interval_ms = int(change["new"]) * 1000
 
     def show(self) -> None:
-        """Wait for the request (pre-heated kernels run up to here early), apply its query string, draw, display."""
-        from voila.utils import get_query_string
-
-        query = parse_query(get_query_string())
+        """Draw with the default choices and display; the browser then sends its link's choices (see `Browser`)."""
         with Session(self.engine) as session:
             codes = municipalities_in_use(session)
         self.municipality.options = [("Alle gemeenten", ALL), *((labels.municipality(c), c) for c in codes)]
-        self.apply_query(query)
+        self.apply_query({})
         self.refresh()
         self.preset.observe(self._on_preset, names="value")
         for widget in (self.start, self.end):
@@ -303,10 +320,11 @@ class Dashboard:
             widget.observe(self.refresh, names="value")
         self.refresh_button.on_click(self.refresh)
         self.interval.observe(self._on_interval, names="value")
-        self.ticker.observe(self.refresh, names="ticks")
+        self.browser.observe(self.refresh, names="ticks")
+        self.browser.observe(self._on_visit, names="visits")
         chosen = {"kind": self.kind, "municipality": self.municipality, "theme": self.theme}
         toolbar = W.HBox([self.preset, self.start, self.end, *(chosen[f] for f in self.filters),
-                          self.refresh_button, self.interval, self.ticker],
+                          self.refresh_button, self.interval, self.browser],
                          layout=W.Layout(flex_flow="row wrap", align_items="center"))
         for section in self.sections:
             section.output.layout = W.Layout(width="100%" if section.wide else "49%", min_width="420px")

@@ -8,9 +8,11 @@ the payment keys, SMTP passwords or other secrets the API needs.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import NoReturn
@@ -18,7 +20,7 @@ from typing import NoReturn
 from sqlalchemy.engine import make_url
 
 NOTEBOOKS = Path(__file__).resolve().parent
-INDEX = "voila/render/index.ipynb"
+INDEX = "voila/render/index.ipynb"  # below the base URL
 # What the kernels may see of the caller's environment (besides the database URL set below).
 PASSED_ON = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH", "SSL_CERT_FILE",
              "KRACHT_ENV", "KRACHT_LOG_LEVEL", "KRACHT_SQLITE_BUSY_TIMEOUT_MS", "KRACHT_SUBSCRIPTION_GRACE_DAYS")
@@ -40,10 +42,12 @@ def kernel_environment(environ: Mapping[str, str], *, database_url: str) -> dict
     return {**passed, "KRACHT_DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
 
 
-def voila_command(*, host: str, port: int, preheat: bool = True, cull_idle_seconds: int = 600) -> list[str]:
-    """Voilà over the notebooks folder: sources stripped, idle kernels culled, one pre-heated kernel per page."""
+def voila_command(*, host: str, port: int, preheat: bool = False, base_url: str = "/",
+                  cull_idle_seconds: int = 600) -> list[str]:
+    """Voilà over the notebooks folder: sources stripped, idle kernels culled; pre-heated kernels if asked."""
     command = [sys.executable, "-m", "voila", str(NOTEBOOKS), "--no-browser", f"--port={port}",
-               f"--Voila.ip={host}", "--Voila.port_retries=0", "--strip_sources=True",
+               f"--Voila.ip={host}", f"--Voila.base_url={base_url}", "--Voila.port_retries=0",
+               "--strip_sources=True",
                "--VoilaConfiguration.show_tracebacks=False",
                f"--MappingKernelManager.cull_idle_timeout={cull_idle_seconds}",
                "--MappingKernelManager.cull_interval=60"]
@@ -52,19 +56,38 @@ def voila_command(*, host: str, port: int, preheat: bool = True, cull_idle_secon
     return command
 
 
+def warm_kernelspec(folder: Path) -> Path:
+    """A `python3` kernel that imports the dashboards while it starts, before Voilà hands it a notebook.
+
+    A pre-heated kernel that is still running its notebook when a request takes it can leave that request
+    hanging in Voilà 0.5; with the imports (the slow part) done at start, the notebook runs in a blink.
+    """
+    spec = folder / "kernels" / "python3"
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                 "--IPKernelApp.exec_lines=import dashboards.page"],
+        "display_name": "Python 3 (Kracht dashboards)", "language": "python"}, indent=1))
+    return folder
+
+
 def _environment(database_url: str) -> dict[str, str]:
     """The child's environment, built from ours (the one deliberate read of os.environ outside the settings)."""
-    return kernel_environment(os.environ, database_url=absolute_database_url(database_url, cwd=Path.cwd()))
+    env = kernel_environment(os.environ, database_url=absolute_database_url(database_url, cwd=Path.cwd()))
+    env["JUPYTER_PATH"] = str(warm_kernelspec(Path(tempfile.gettempdir()) / "kracht-dashboards"))
+    return env
 
 
-def start(*, host: str, port: int, database_url: str, preheat: bool = True) -> subprocess.Popen[bytes]:
+def start(*, host: str, port: int, database_url: str, preheat: bool = False) -> subprocess.Popen[bytes]:
     """Start Voilà beside the API (the caller stops it: SIGTERM shuts its kernels down)."""
     return subprocess.Popen(voila_command(host=host, port=port, preheat=preheat),  # noqa: S603  (our own argv)
                             cwd=NOTEBOOKS, env=_environment(database_url))
 
 
-def replace_process(*, host: str, port: int, database_url: str, preheat: bool = True) -> NoReturn:
+def replace_process(*, host: str, port: int, database_url: str, preheat: bool = False,
+                    base_url: str = "/") -> NoReturn:
     """Become Voilà (`kracht dashboards`): signals reach it directly, so stopping it stops its kernels too."""
     env = _environment(database_url)
     os.chdir(NOTEBOOKS)
-    os.execve(sys.executable, voila_command(host=host, port=port, preheat=preheat), env)  # noqa: S606
+    os.execve(sys.executable, voila_command(host=host, port=port, preheat=preheat, base_url=base_url),  # noqa: S606
+              env)

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from coop.core.clock import utc_now
@@ -85,6 +85,7 @@ class MembershipFact(SQLModel, table=True):
     """Something that happened to a membership, effective on a date; the status on any date follows."""
 
     __tablename__ = "membership_fact"
+    __table_args__ = (Index("ix_membership_fact_kind_effective", "kind", "effective_on"),)  # joins/leavers per month
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     member_id: uuid.UUID = Field(foreign_key="member.id", index=True)

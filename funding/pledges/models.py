@@ -54,6 +54,7 @@ class Pledge(SQLModel, table=True):
         CheckConstraint("delivered_minutes IS NULL OR delivered_minutes >= 0", name="ck_pledge_delivered"),
         CheckConstraint("value_cents IS NULL OR value_cents >= 0", name="ck_pledge_value"),
         Index("ix_pledge_project_kind_status", "project_id", "kind", "status"),
+        Index("ix_pledge_created_at", "created_at"),  # pledges per week on the dashboards
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

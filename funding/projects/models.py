@@ -54,6 +54,7 @@ class Project(SQLModel, table=True):
         CheckConstraint("goal_minutes >= 0", name="ck_project_goal_minutes"),
         CheckConstraint("deadline > starts_on", name="ck_project_campaign"),
         Index("ix_project_status_deadline", "status", "deadline"),
+        Index("ix_project_theme", "theme"),  # the dashboards' theme filter
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
