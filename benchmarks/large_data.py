@@ -11,6 +11,7 @@ the share register equals the share capital in the ledger, so the dashboards' qu
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 import time
@@ -18,6 +19,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -81,11 +83,41 @@ class Writer:
             for target in self.order:
                 rows = self.rows[target]
                 if rows:
-                    keys = {key for row in rows for key in row}  # one statement: every row names every column
-                    connection.execute(insert(target), [dict.fromkeys(keys) | row for row in rows])
+                    keys = sorted({key for row in rows for key in row})  # every row names every column
+                    if self.engine.dialect.name == "postgresql":
+                        _copy(connection, target, keys, rows)
+                    else:
+                        connection.execute(insert(target), [dict.fromkeys(keys) | row for row in rows])
                     self.written[target.name] = self.written.get(target.name, 0) + len(rows)
                     rows.clear()
         self.queued = 0
+
+
+def _copy(connection: Any, target: Table, keys: list[str], rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL's COPY: some hundred thousand rows a second instead of some thousands (column defaults too)."""
+    cursor = connection.connection.driver_connection.cursor()
+    defaults = {column.name: _default(column) for column in target.columns if column.name not in keys}
+    defaults = {name: value for name, value in defaults.items() if value is not None}
+    names = [*keys, *defaults]
+    columns = ", ".join(f'"{name}"' for name in names)
+    with cursor.copy(f'COPY "{target.name}" ({columns}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([_plain(row.get(key)) for key in keys] + [_plain(v) for v in defaults.values()])
+
+
+def _default(column: Any) -> Any:
+    """A column's Python-side default (what SQLAlchemy's insert would have filled in), or None."""
+    default = column.default
+    if default is None:
+        return None
+    return default.arg(None) if default.is_callable else default.arg
+
+
+def _plain(value: Any) -> Any:
+    """What COPY takes: enums by value, JSON as text."""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return value.value if isinstance(value, StrEnum) else value
 
 
 @dataclass
@@ -235,7 +267,7 @@ def generate(engine: Engine, *, members_count: int, pledges_count: int, seed: in
     pick = random.Random(seed)  # noqa: S311  (test data)
     day = today or date.today()
     with engine.connect() as connection:
-        accounts = dict(connection.execute(select(table(Account).c.code, table(Account).c.id)).tuples().all())
+        accounts = dict(connection.execute(select(table(Account).c.code, table(Account).c.id)).all())
     writer = Writer(engine, order=tuple(table(m) for m in (
         Member, MembershipFact, ShareOperation, Subscription, SubscriptionPeriod, Invoice, Project, Pledge,
         JournalEntry, Posting)))

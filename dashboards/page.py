@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -268,10 +267,11 @@ class Dashboard:
                     clear_output(wait=True)
                     try:
                         drawn = section.draw(view)
-                    except Exception:
-                        failures += 1
+                    except Exception as error:
+                        failures += 1  # the reader sees that it failed; the kernel's log has the why
                         log.exception("dashboard section %s failed", getattr(section.draw, "__name__", "?"))
-                        display(W.HTML(f'<pre class="kracht-error">{escape(traceback.format_exc(limit=3))}</pre>'))
+                        display(W.HTML(f'<p class="kracht-error" style="color:#B23A48">Dit onderdeel kon niet '
+                                       f'worden getekend ({escape(type(error).__name__)}).</p>'))
                         continue
                     display(W.HTML(drawn) if isinstance(drawn, str) else drawn)
         moment = utc_now().astimezone(AMSTERDAM)

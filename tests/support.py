@@ -1,7 +1,9 @@
-"""Steps many tests share: pay on the sandbox page, run the jobs a worker would, pay many at the same moment."""
+"""Steps many tests share: pay on the sandbox page, run the jobs a worker would, pay many at the same moment,
+find a free port."""
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable, Sequence
 
@@ -13,6 +15,13 @@ from coop.core.jobs import Job, JobStatus
 from coop.core.settings import get_settings
 from coop.payments.providers.sandbox import SandboxProvider
 from coop.payments.service import receive_notification
+
+
+def free_port() -> int:
+    """A local port nothing listens on (for servers a test starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def pay(client, payment_id: str, outcome: str = "paid") -> None:

@@ -41,6 +41,7 @@ from dashboards.queries import Selection
 from funding.projects.models import Theme
 from tests.conftest import IN_CI
 from tests.dashboards.conftest import Demo
+from tests.support import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -55,13 +56,6 @@ PLOTS = """() => [...document.querySelectorAll('.js-plotly-plot')].filter(gd => 
           ? (gd.data[0].orientation === 'h' ? gd.data[0].y : gd.data[0].x).length : null}))"""
 KEY_FIGURES = """() => Object.fromEntries([...document.querySelectorAll('.kracht-kpi')].map(
     k => [k.dataset.kpi, {value: Number(k.dataset.value), text: k.querySelector('.kracht-kpi-value').textContent}]))"""
-
-
-def free_port() -> int:
-    """A port nothing listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

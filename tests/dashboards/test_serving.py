@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
+import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import nbformat
+import psutil
 import psycopg
 import pytest
 from nbclient import NotebookClient
@@ -25,6 +31,7 @@ from coop.core.db import grant_read_only
 from coop.core.errors import InvalidInput
 from dashboards import serve
 from tests.dashboards.conftest import Demo
+from tests.support import free_port
 
 NOTEBOOKS = sorted(serve.NOTEBOOKS.glob("*.ipynb"))
 SECRETS = {"KRACHT_STRIPE_API_KEY": "sk_live_secret", "KRACHT_MOLLIE_API_KEY": "live_secret",
@@ -149,3 +156,40 @@ def test_notebooks_are_thin() -> None:
         for forbidden in ("select(", "execute(", "sqlalchemy", "os.environ", "for ", "go.", "def "):
             assert forbidden not in code, f"{notebook_path.name} does more than wire widgets: {forbidden}"
         assert code.rstrip().endswith("page.show()")
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 90) -> None:
+    """Until something listens on the port (or the process died)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        assert process.poll() is None, "the server exited early"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, f"nothing listens on {port}"
+            time.sleep(0.2)
+
+
+def test_serve_runs_the_dashboards_beside_the_api_and_stops_them_with_it(sqlite_demo: Demo) -> None:
+    api, board = (free_port() for _ in range(2))
+    env = {**os.environ, "KRACHT_DATABASE_URL": sqlite_demo.url, "KRACHT_STRIPE_API_KEY": "sk_test_not_for_kernels"}
+    process = subprocess.Popen([str(Path(sys.executable).with_name("kracht")), "serve", "--port", str(api),
+                                "--dashboards-port", str(board), "--no-worker-thread"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(api, process)
+        wait_for_port(board, process)
+        assert httpx.get(f"http://127.0.0.1:{api}/healthz").json()["status"] == "ok"
+        page = httpx.get(f"http://127.0.0.1:{board}/{serve.INDEX}", timeout=120)
+        assert page.status_code == 200 and "Kracht in cijfers" in page.text
+        voila = [child for child in psutil.Process(process.pid).children(recursive=True)
+                 if "voila" in " ".join(child.cmdline())]
+        assert voila and "KRACHT_STRIPE_API_KEY" not in voila[0].environ()
+        assert voila[0].environ()["KRACHT_DATABASE_URL"] == sqlite_demo.url
+    finally:
+        process.send_signal(signal.SIGINT)  # Ctrl+C, as in `make run`
+        output = process.communicate(timeout=60)[0].decode()
+    assert f"Dashboards on http://127.0.0.1:{board}/{serve.INDEX}" in output
+    _, alive = psutil.wait_procs(voila, timeout=30)
+    assert not alive, "the dashboards kept running after the API stopped"
