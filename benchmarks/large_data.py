@@ -150,14 +150,14 @@ def _moment(day: date, pick: random.Random) -> datetime:
     return datetime.combine(day, datetime.min.time(), UTC) + timedelta(seconds=pick.randint(8 * 3600, 22 * 3600))
 
 
-def members(writer: Writer, ledger: Ledger, pick: random.Random, *, count: int, today: date) -> None:
-    """Members over five years, each with its membership share booked; one in twenty left again."""
+def members(writer: Writer, ledger: Ledger, pick: random.Random, *, count: int, today: date, days: int) -> None:
+    """Members who joined over the last `days`, each with its membership share booked; one in twenty left again."""
     codes = sorted(MUNICIPALITIES)
     certificate = 10**9
     for n in range(count):
         kind = pick.choices([k for k, _ in KINDS], weights=[w for _, w in KINDS])[0]
         member_id = uuid.uuid4()
-        joined = today - timedelta(days=pick.randint(0, 5 * 365))
+        joined = today - timedelta(days=pick.randint(0, days))
         writer.add(Member, id=member_id, kind=kind, name=f"Lid {n}", email=f"lid{n}@large.example.org",
                    municipality_code=pick.choice(codes), city=None, member_number=10**7 + n,
                    created_at=_moment(joined, pick))
@@ -220,12 +220,13 @@ def subscription(writer: Writer, ledger: Ledger, pick: random.Random, *, member_
         start = end
 
 
-def projects(writer: Writer, pick: random.Random, *, count: int, today: date) -> list[tuple[uuid.UUID, date, date]]:
+def projects(writer: Writer, pick: random.Random, *, count: int, today: date,
+             days: int) -> list[tuple[uuid.UUID, date, date]]:
     """Projects across the municipalities and themes: live ones and closed ones; (id, start, deadline) each."""
     made = []
     codes, themes = sorted(MUNICIPALITIES), list(Theme)
     for n in range(count):
-        starts_on = today - timedelta(days=pick.randint(0, 5 * 365))
+        starts_on = today - timedelta(days=pick.randint(0, days))
         deadline = starts_on + timedelta(days=pick.choice((30, 60, 90)))
         status = ProjectStatus.LIVE if deadline >= today else pick.choice(
             (ProjectStatus.SUCCEEDED, ProjectStatus.SUCCEEDED, ProjectStatus.FAILED))
@@ -261,9 +262,10 @@ def pledges(writer: Writer, ledger: Ledger, pick: random.Random, *, count: int,
             (AccountCode.SANDBOX_CLEARING, cents, {}), (AccountCode.PLEDGES_HELD, -cents, {"project_id": project_id})])
 
 
-def generate(engine: Engine, *, members_count: int, pledges_count: int, seed: int = 2026,
-             today: date | None = None) -> dict[str, int]:
-    """Fill a migrated database (chart of accounts and share classes in place); returns rows written per table."""
+def generate(engine: Engine, *, members_count: int, pledges_count: int, seed: int = 2026, today: date | None = None,
+             days: int = 5 * 365) -> dict[str, int]:
+    """Fill a migrated database (chart of accounts in place) with `days` of history up to `today`; returns rows
+    written per table."""
     pick = random.Random(seed)  # noqa: S311  (test data)
     day = today or date.today()
     with engine.connect() as connection:
@@ -272,8 +274,8 @@ def generate(engine: Engine, *, members_count: int, pledges_count: int, seed: in
         Member, MembershipFact, ShareOperation, Subscription, SubscriptionPeriod, Invoice, Project, Pledge,
         JournalEntry, Posting)))
     ledger = Ledger(writer, accounts)
-    members(writer, ledger, pick, count=members_count, today=day)
-    made = projects(writer, pick, count=max(20, pledges_count // 500), today=day)
+    members(writer, ledger, pick, count=members_count, today=day, days=days)
+    made = projects(writer, pick, count=max(20, pledges_count // 500), today=day, days=days)
     pledges(writer, ledger, pick, count=pledges_count, on=made)
     writer.flush()
     if engine.dialect.name == "postgresql":  # fresh statistics, as autovacuum would gather them in time

@@ -13,18 +13,22 @@ import typer
 import uvicorn
 from alembic import command
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
 
 from coop.auth.models import Role
 from coop.auth.service import create_user
 from coop.core import jobs
 from coop.core.clock import AMSTERDAM, frozen_clock, today_amsterdam
-from coop.core.db import get_engine, grant_read_only, unit_of_work
+from coop.core.db import get_engine, grant_read_only, make_reader_engine, unit_of_work
 from coop.core.errors import KrachtError
 from coop.core.money import format_eur
 from coop.core.settings import Settings, get_settings
 from coop.demo import DEMO_SEED, seed_demo
+from coop.exports import service as exports
 from coop.members.importer import import_members
 from coop.members.payouts import write_payout_file
 from coop.migrations import alembic_config
@@ -36,6 +40,7 @@ from coop.payments.service import reconcile
 from coop.reference_data import seed_reference_data
 from coop.subscriptions import jobs as subscription_jobs  # noqa: F401  (registers the subscription jobs)
 from dashboards import serve as dashboards_serve
+from funding import exports as funding_exports  # noqa: F401  (projects and funds in the year-end pack)
 from funding.demo import seed_demo_projects
 from funding.funds import matching as fund_matching  # noqa: F401  (matches follow pledges in workers too)
 from funding.pledges import jobs as pledge_jobs  # noqa: F401  (registers the crowdfunding jobs)
@@ -50,6 +55,7 @@ payments_app = typer.Typer(help="Payments.", no_args_is_help=True)
 members_app = typer.Typer(help="Members.", no_args_is_help=True)
 sepa_app = typer.Typer(help="SEPA files for the bank.", no_args_is_help=True)
 notifications_app = typer.Typer(help="E-mail to members: queued, sent, or held without SMTP.", no_args_is_help=True)
+export_app = typer.Typer(help="Exports for the treasurer and the accountant.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(demo_app, name="demo")
@@ -58,6 +64,7 @@ app.add_typer(payments_app, name="payments")
 app.add_typer(members_app, name="members")
 app.add_typer(sepa_app, name="sepa")
 app.add_typer(notifications_app, name="notifications")
+app.add_typer(export_app, name="export")
 
 console = Console(stderr=True)
 
@@ -287,6 +294,43 @@ def notifications_show(notification_id: Annotated[str, typer.Argument(metavar="I
     typer.echo(f"\n{notification.body}", nl=False)
 
 
+@export_app.command("year-end")
+def export_year_end_command(
+    year: Annotated[int, typer.Option(min=2000, max=2999, help="The financial (calendar) year.")],
+    out: Annotated[Path, typer.Option(file_okay=False, help="The folder to write the pack into.")],
+    force: Annotated[bool, typer.Option(help="Write over the files of a folder that is not empty.")] = False,
+) -> None:
+    """The year-end pack for the accountant (CSV, workbook, XAF 3.2 auditfile, manifest), after cross-checks."""
+    settings = get_settings()
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console, transient=False)
+    try:
+        with progress, Session(make_reader_engine(settings.database_url)) as session:
+            task = progress.add_task("starting", total=exports.steps())
+
+            def report(message: str, done: bool) -> None:
+                progress.update(task, description=message, advance=1 if done else 0)
+
+            pack = exports.export_year_end(session, year=year, folder=out, settings=settings, database=database,
+                                           force=force, progress=report)
+    except exports.ChecksFailed as exc:
+        console.print(f"[red]The {year} books do not add up; nothing was written:[/red]")
+        for problem in exc.message.split("; "):
+            console.print(Text(f"  - {problem}", style="red"))
+        raise typer.Exit(code=1) from exc
+    except KrachtError as exc:
+        raise _fail(f"{exc.field or 'error'}: {exc.message}") from exc
+    table = Table(title=f"Year-end {year} -> {out}")
+    for column in ("file", "rows", "sha256"):
+        table.add_column(column)
+    for exported in pack.files:
+        table.add_row(exported.name, f"{exported.rows:,}", exported.sha256[:16])
+    console.print(table)
+    for line in [*pack.checks, *pack.numbering]:
+        console.print(f"[green]ok[/green] {line}")
+
+
 @app.command("worker")
 def worker() -> None:
     """Run background jobs until interrupted (production runs one or more of these)."""
@@ -352,9 +396,9 @@ def serve(
     settings = get_settings()
     stop = threading.Event()
     board = None
-    if dashboards_port is not None:
-        board = dashboards_serve.start(host=host, port=dashboards_port, database_url=_dashboards_url(settings))
-        console.print(f"Dashboards on http://{host}:{dashboards_port}/{dashboards_serve.INDEX}")
+    if dashboards_port is not None:  # always local: Voilà has no login (`kracht dashboards --host` for a proxy)
+        board = dashboards_serve.start(host="127.0.0.1", port=dashboards_port, database_url=_dashboards_url(settings))
+        console.print(f"Dashboards on http://127.0.0.1:{dashboards_port}/{dashboards_serve.INDEX}")
     if worker_thread:
         threading.Thread(
             target=jobs.worker_loop, name="kracht-worker", daemon=True,

@@ -20,6 +20,7 @@ from sqlalchemy import Select, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.sql.expression import ColumnElement
 from sqlmodel import Session, col
 
+from coop.core.sql import earlier, month_key, week_key
 from coop.ledger.chart import AccountCode
 from coop.ledger.models import Account, JournalEntry, Posting
 from coop.ledger.queries import trial_balance
@@ -38,7 +39,6 @@ from coop.subscriptions.models import (
     SubscriptionStatus,
     SubscriptionStep,
 )
-from dashboards.sql import earlier, month_key, week_key
 from funding.funds.models import Fund, FundKind
 from funding.pledges.models import Pledge, PledgeKind, PledgeStatus
 from funding.pledges.queries import progress

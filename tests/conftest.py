@@ -37,7 +37,7 @@ from coop.reference_data import seed_reference_data
 get_settings.cache_clear()
 
 DEFAULT_POSTGRES_URL = "postgresql://root@127.0.0.1:5432/postgres"
-pytest_plugins = ["tests.provider_apis"]  # the fake Stripe and Mollie APIs as fixtures
+pytest_plugins = ["tests.provider_apis", "tests.demo_db"]  # fake Stripe and Mollie APIs; the seeded demo
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TEST_PASSWORD = "correct horse battery staple"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 from sqlmodel import Session, col, func, select
 
@@ -12,6 +12,7 @@ from coop.ledger.chart import AccountCode
 from coop.ledger.models import Account, JournalEntry, Posting
 from coop.ledger.queries import balance
 from funding.funds.models import Fund, Grant, GrantStatus, Match, MatchRule, MatchStatus
+from funding.funds.schemas import Balances, FundStatement, StatementLine
 from funding.pledges.queries import Progress
 
 STANDING = (MatchStatus.RESERVED, MatchStatus.PAYABLE)
@@ -114,3 +115,31 @@ def fund_movements(session: Session, *, fund_id: uuid.UUID, start: date, end: da
                col(JournalEntry.booked_on) >= start, col(JournalEntry.booked_on) <= end)
         .group_by(col(JournalEntry.source_type), col(Account.code))).all()
     return [(source or "manual", code, int(cents)) for source, code, cents in rows]
+
+
+KINDS = {"fund_deposit": "deposits", "payment": "donations", "fund_match": "matches", "fund_grant": "grants",
+         "pledge": "pledges given to the fund"}
+
+
+def _balances(session: Session, fund_id: uuid.UUID, at: date) -> Balances:
+    """The fund's balances at the end of `at` (liabilities shown positive)."""
+    available = -balance(session, account=AccountCode.FUNDS_AVAILABLE, fund_id=fund_id, project_id=None, at=at)
+    reserved = -balance(session, account=AccountCode.FUNDS_RESERVED, fund_id=fund_id, at=at)
+    return Balances(available_cents=available, reserved_cents=reserved, total_cents=available + reserved)
+
+
+def fund_statement(session: Session, *, fund_id: uuid.UUID, start: date, end: date) -> FundStatement:
+    """Opening balances, what each kind of booking did in [start, end], closing balances; `reconciles` when
+    opening plus the lines equals closing, all from the ledger."""
+    by_kind: dict[str, dict[str, int]] = {}
+    for source, code, cents in fund_movements(session, fund_id=fund_id, start=start, end=end):
+        column = "available_cents" if code == AccountCode.FUNDS_AVAILABLE else "reserved_cents"
+        kind = by_kind.setdefault(KINDS.get(source, "corrections"), {"available_cents": 0, "reserved_cents": 0})
+        kind[column] -= cents
+    lines = [StatementLine(kind=kind, **amounts) for kind, amounts in sorted(by_kind.items())]
+    opening = _balances(session, fund_id, start - timedelta(days=1))
+    closing = _balances(session, fund_id, end)
+    reconciles = (opening.available_cents + sum(line.available_cents for line in lines) == closing.available_cents
+                  and opening.reserved_cents + sum(line.reserved_cents for line in lines) == closing.reserved_cents)
+    return FundStatement(fund_id=fund_id, start=start, end=end, opening=opening, lines=lines, closing=closing,
+                         reconciles=reconciles)

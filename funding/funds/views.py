@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date
 
 from sqlmodel import Session
 
 from coop.auth.models import Role
 from coop.auth.schemas import CurrentUser
 from coop.core.errors import InvalidInput
-from coop.ledger.chart import AccountCode
-from coop.ledger.queries import balance
 from funding.funds.models import MatchRule
-from funding.funds.queries import available_cents, fund_movements, matched_by_rule, reserved_cents, rules_of
-from funding.funds.schemas import Balances, FundPublic, FundStatement, MatchRulePublic, StatementLine
+from funding.funds.queries import available_cents, fund_statement, matched_by_rule, reserved_cents, rules_of
+from funding.funds.schemas import FundPublic, FundStatement, MatchRulePublic
 from funding.funds.service import ensure_fund_manager, get_fund
 
 
@@ -35,33 +33,12 @@ def describe_fund(session: Session, *, fund_id: uuid.UUID) -> FundPublic:
                       reserved_cents=reserved_cents(session, fund_id=fund.id), rules=rules)
 
 
-KINDS = {"fund_deposit": "deposits", "payment": "donations", "fund_match": "matches", "fund_grant": "grants"}
-
-
-def _balances(session: Session, fund_id: uuid.UUID, at: date) -> Balances:
-    """The fund's balances at the end of `at` (liabilities shown positive)."""
-    available = -balance(session, account=AccountCode.FUNDS_AVAILABLE, fund_id=fund_id, project_id=None, at=at)
-    reserved = -balance(session, account=AccountCode.FUNDS_RESERVED, fund_id=fund_id, at=at)
-    return Balances(available_cents=available, reserved_cents=reserved, total_cents=available + reserved)
-
-
 def statement(session: Session, *, fund_id: uuid.UUID, start: date, end: date,
               reader: CurrentUser) -> FundStatement:
-    """The fund's statement over [start, end], from the ledger: opening + lines = closing, checked."""
+    """The fund's statement over [start, end] for one of its managers, the board or a treasurer."""
     fund = get_fund(session, fund_id=fund_id)
     if not reader.has_any(Role.TREASURER):
         ensure_fund_manager(session, fund=fund, user=reader)
     if end < start:
         raise InvalidInput("the period ends before it starts", field="to")
-    by_kind: dict[str, dict[str, int]] = {}
-    for source, code, cents in fund_movements(session, fund_id=fund.id, start=start, end=end):
-        column = "available_cents" if code == AccountCode.FUNDS_AVAILABLE else "reserved_cents"
-        kind = by_kind.setdefault(KINDS.get(source, "corrections"), {"available_cents": 0, "reserved_cents": 0})
-        kind[column] -= cents
-    lines = [StatementLine(kind=kind, **amounts) for kind, amounts in sorted(by_kind.items())]
-    opening = _balances(session, fund.id, start - timedelta(days=1))
-    closing = _balances(session, fund.id, end)
-    reconciles = (opening.available_cents + sum(line.available_cents for line in lines) == closing.available_cents
-                  and opening.reserved_cents + sum(line.reserved_cents for line in lines) == closing.reserved_cents)
-    return FundStatement(fund_id=fund.id, start=start, end=end, opening=opening, lines=lines, closing=closing,
-                         reconciles=reconciles)
+    return fund_statement(session, fund_id=fund.id, start=start, end=end)

@@ -19,3 +19,6 @@ def test_benchmarks_run_and_report_ratios(tmp_path: Path) -> None:
     # The ratio is computed from the unrounded rates; the rounded ones reproduce it to within rounding.
     recomputed = results["ledger_post_per_s"] / results["ledger_post_baseline_per_s"]
     assert abs(results["ledger_post_ratio"] - recomputed) <= 0.01 * recomputed + 0.001
+    assert results["export_postings"] > 1_000 and results["export_peak_mb"] > 0
+    recomputed = results["export_s"] / results["export_baseline_select_s"]
+    assert abs(results["export_ratio"] - recomputed) <= 0.05 * recomputed + 0.01

@@ -40,7 +40,7 @@ from dashboards.page import preset_period
 from dashboards.queries import Selection
 from funding.projects.models import Theme
 from tests.conftest import IN_CI
-from tests.dashboards.conftest import Demo
+from tests.demo_db import Demo
 from tests.support import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")

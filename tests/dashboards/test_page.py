@@ -11,7 +11,7 @@ from coop.members.models import MemberKind
 from dashboards.page import Dashboard, View, parse_query, preset_period
 from dashboards.queries import Period, Selection
 from funding.projects.models import Theme
-from tests.dashboards.conftest import Demo
+from tests.demo_db import Demo
 
 TODAY = date(2026, 12, 1)
 

@@ -30,7 +30,7 @@ from sqlmodel import Session
 from coop.core.db import grant_read_only
 from coop.core.errors import InvalidInput
 from dashboards import serve
-from tests.dashboards.conftest import Demo
+from tests.demo_db import Demo
 from tests.support import free_port
 
 NOTEBOOKS = sorted(serve.NOTEBOOKS.glob("*.ipynb"))

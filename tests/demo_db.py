@@ -1,21 +1,22 @@
 """A small demo cooperative (members, three years of subscriptions, projects, funds), seeded once per database.
 
-The dashboards only read, so every dashboard test shares one seeded database of each kind and reads
-it through the read-only engine the dashboards themselves use.
+Readers (the dashboards, the year-end export) share one seeded database of each kind and read it through
+the read-only engine they use themselves; a test that must change it works on a copy (`sqlite_copy`).
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
 from coop.core.clock import today_amsterdam
-from coop.core.db import make_reader_engine
+from coop.core.db import make_engine, make_reader_engine
 from coop.core.settings import get_settings
 from coop.demo import DEMO_SEED, seed_demo
 from funding.demo import seed_demo_projects
@@ -72,6 +73,20 @@ def sqlite_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     yield seeded
     seeded.engine.dispose()
     seeded.reader.dispose()
+
+
+@pytest.fixture
+def sqlite_copy(sqlite_demo: Demo, tmp_path: Path) -> Iterator[Demo]:
+    """A private copy of the SQLite demo that a test may damage."""
+    source = Path(make_url(sqlite_demo.url).database or "")
+    target = tmp_path / "copy.db"
+    with sqlite3.connect(source) as original, sqlite3.connect(target) as copy:
+        original.backup(copy)
+    url = f"sqlite:///{target}"
+    copied = Demo(url=url, engine=make_engine(url), reader=make_reader_engine(url))
+    yield copied
+    copied.engine.dispose()
+    copied.reader.dispose()
 
 
 @pytest.fixture

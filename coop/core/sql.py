@@ -1,4 +1,4 @@
-"""Portable SQL pieces the dashboard queries share: calendar buckets and date arithmetic.
+"""Portable SQL pieces that reports (dashboards, exports) share: calendar buckets and date arithmetic.
 
 SQLite and PostgreSQL spell date arithmetic differently; these constructs compile to each
 dialect's own functions, so every query stays one SQL aggregate on both. Datetimes are
