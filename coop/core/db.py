@@ -33,8 +33,13 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
-    """WAL, foreign keys, and BEGIN IMMEDIATE so writers queue instead of overdrawing.
+WRITER_PRAGMAS = ("journal_mode=WAL", "foreign_keys=ON")
+READER_PRAGMAS = ("query_only=ON",)
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int, *, pragmas: tuple[str, ...] = WRITER_PRAGMAS,
+                      begin: str = "BEGIN IMMEDIATE") -> None:
+    """WAL, foreign keys, and BEGIN IMMEDIATE so writers queue instead of overdrawing (readers: query_only, BEGIN).
 
     pysqlite's own transaction handling is switched off so that every transaction
     starts with BEGIN IMMEDIATE: it takes the write lock up front, which makes
@@ -45,14 +50,13 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        for pragma in (*pragmas, f"busy_timeout={int(busy_timeout_ms)}"):
+            cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(begin)
 
 
 def make_engine(url: str | URL, *, pool_size: int = 5, busy_timeout_ms: int = 30_000) -> Engine:
@@ -81,19 +85,7 @@ def make_reader_engine(url: str | URL, *, busy_timeout_ms: int = 30_000) -> Engi
     if parsed.drivername.startswith("sqlite"):
         engine = create_engine(parsed, connect_args={"check_same_thread": False,
                                                      "timeout": busy_timeout_ms / 1000})
-
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA query_only=ON")
-            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN")
-
+        _configure_sqlite(engine, busy_timeout_ms, pragmas=READER_PRAGMAS, begin="BEGIN")
         return engine
     return create_engine(parsed, pool_size=2, max_overflow=2, pool_pre_ping=True,
                          isolation_level="REPEATABLE READ",

@@ -15,6 +15,7 @@ from sqlmodel import Session, col
 
 from coop.core.clock import AMSTERDAM
 from coop.core.money import format_eur
+from coop.core.registry import Registry
 from coop.exports.reports import Year, series_gaps, subscription_rows, year_balance
 from coop.ledger.chart import AccountCode
 from coop.ledger.models import Account, JournalEntry, Posting
@@ -36,20 +37,17 @@ class Check:
     run: Callable[[Session, Year], list[str]]
 
 
-_CHECKS: dict[str, Check] = {}
+_CHECKS: Registry[Check] = Registry("year-end check")
 
 
 def register_check(check: Check) -> None:
-    """Add a cross-check (once per name)."""
-    existing = _CHECKS.get(check.name)
-    if existing is not None and existing is not check:
-        raise ValueError(f"a year-end check called {check.name!r} already exists")
-    _CHECKS[check.name] = check
+    """Add a cross-check."""
+    _CHECKS.add(check.name, check)
 
 
 def checks() -> list[Check]:
     """Every registered check, in registration order."""
-    return list(_CHECKS.values())
+    return list(_CHECKS)
 
 
 def entries_balance(session: Session, year: Year) -> list[str]:

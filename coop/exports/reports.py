@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import case, func, literal, or_, select
 from sqlmodel import Session, col
 
+from coop.core.registry import Registry
 from coop.core.sql import month_key
 from coop.ledger.chart import AccountCode
 from coop.ledger.models import Account, AccountType, JournalEntry, Posting
@@ -78,20 +79,17 @@ class Report:
     rows: Rows
 
 
-_REPORTS: dict[str, Report] = {}
+_REPORTS: Registry[Report] = Registry("year-end report")
 
 
 def register_report(report: Report) -> None:
-    """Add a report to the pack (once per name; the order of registration is the order of the sheets)."""
-    existing = _REPORTS.get(report.name)
-    if existing is not None and existing is not report:
-        raise ValueError(f"a year-end report called {report.name!r} already exists")
-    _REPORTS[report.name] = report
+    """Add a report to the pack (the order of registration is the order of the sheets)."""
+    _REPORTS.add(report.name, report)
 
 
 def reports() -> list[Report]:
     """Every registered report, in registration order."""
-    return list(_REPORTS.values())
+    return list(_REPORTS)
 
 
 def columns(*spec: str) -> tuple[Column, ...]:
