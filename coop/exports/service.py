@@ -152,11 +152,11 @@ def export_year_end(session: Session, *, year: int, folder: Path, settings: Sett
                        numbering=numbering(session, closing))
     folder.mkdir(parents=True, exist_ok=True)
     created_on = _created_on(session, closing)
-    workbook = YearWorkbook(stamped=datetime.combine(created_on, time()))
+    workbook_path = folder / f"kracht-{year}.xlsx"
+    workbook = YearWorkbook(workbook_path, stamped=datetime.combine(created_on, time()))
     for report in reports():
         pack.files.append(_write_report(report, session, closing, folder, workbook, say))
-    workbook_path = folder / f"kracht-{year}.xlsx"
-    workbook.save(workbook_path)
+    workbook.save()
     pack.files.append(ExportedFile(workbook_path.name, sum(f.rows for f in pack.files), _digest(workbook_path)))
     say(f"{workbook_path.name} written", True)
     auditfile = folder / f"auditfile-{year}.xaf"
