@@ -54,10 +54,12 @@ def members_with_status(session: Session, *, at: date) -> list[tuple[Member, Mem
     admitted = {member_id: facts for member_id, facts in by_member.items() if joined_on(facts) is not None}
     if not admitted:
         return []
-    members = session.exec(select(Member).where(col(Member.id).in_(list(admitted)))).all()
     rows = []
-    for member in members:
-        facts = admitted[member.id]
+    # Every member, kept when admitted: a list of ids in IN (...) breaks PostgreSQL's 65,535 parameters.
+    for member in session.exec(select(Member)).all():
+        facts = admitted.get(member.id)
+        if facts is None:
+            continue
         status, joined = status_from(facts), joined_on(facts)
         if status is not None and joined is not None:
             rows.append((member, status, joined))
