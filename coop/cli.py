@@ -316,7 +316,7 @@ def export_year_end_command(
                                            force=force, progress=report)
     except exports.ChecksFailed as exc:
         console.print(f"[red]The {year} books do not add up; nothing was written:[/red]")
-        for problem in exc.message.split("; "):
+        for problem in exc.problems:
             console.print(Text(f"  - {problem}", style="red"))
         raise typer.Exit(code=1) from exc
     except KrachtError as exc:

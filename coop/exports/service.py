@@ -32,9 +32,13 @@ Progress = Callable[[str, bool], None]  # (what is happening, whether a step of 
 
 
 class ChecksFailed(Conflict):
-    """The books and the registers disagree: nothing is written."""
+    """The books and the registers disagree: nothing is written; `problems` names each mismatch."""
 
     title = "Year-end checks failed"
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,7 @@ def run_checks(session: Session, year: Year, progress: Progress) -> list[str]:
         if not found:
             passed.append(check.name)
     if problems:
-        raise ChecksFailed("; ".join(problems))
+        raise ChecksFailed(problems)
     return passed
 
 

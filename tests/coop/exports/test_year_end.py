@@ -144,8 +144,8 @@ def test_a_filled_folder_is_not_written_over_without_force(demo: Demo, tmp_path:
     assert {p.name for p in folder.iterdir()} >= FILES
 
 
-def test_a_corrupted_posting_stops_the_export_and_names_its_entry_and_account(sqlite_copy: Demo,
-                                                                              tmp_path: Path) -> None:
+def test_a_corrupted_posting_stops_the_export_and_names_its_entry_and_account(
+        sqlite_copy: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with sqlite_copy.engine.connect() as connection:  # behind the ledger's back, as a bad restore would
         number, code = connection.execute(text(
             "SELECT e.number, a.code FROM ledger_posting p JOIN ledger_entry e ON e.id = p.entry_id "
@@ -160,9 +160,18 @@ def test_a_corrupted_posting_stops_the_export_and_names_its_entry_and_account(sq
     with pytest.raises(ChecksFailed) as failure:
         export(sqlite_copy, tmp_path / "pack")
 
-    assert f"journal entry {number} " in failure.value.message and code in failure.value.message
-    assert "trial balance" in failure.value.message
+    assert f"journal entry {number} " in failure.value.problems[0] and code in failure.value.problems[0]
+    assert any("trial balance" in problem for problem in failure.value.problems)
     assert not (tmp_path / "pack").exists()
+    monkeypatch.setenv("KRACHT_DATABASE_URL", sqlite_copy.url)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["export", "year-end", "--year", str(THIS_YEAR), "--out",
+                                          str(tmp_path / "pack")])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1 and "nothing was written" in result.output
+    assert f"journal entry {number} " in result.output and not (tmp_path / "pack").exists()
 
 
 def test_a_gap_in_the_invoice_numbers_is_named(sqlite_copy: Demo, tmp_path: Path) -> None:
