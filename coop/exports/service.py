@@ -115,7 +115,7 @@ def _write_report(report: Report, session: Session, year: Year, folder: Path, wo
         writer.writerow([column.name for column in report.columns])
         for values in report.rows(session, year):
             writer.writerow([_cell(column.kind, value) for column, value in zip(report.columns, values, strict=True)])
-            workbook.row(sheet, report, values)
+            sheet = workbook.row(sheet, report, values)
             rows += 1
             if rows % 100_000 == 0:
                 progress(f"{report.name}: {rows:,} rows", False)

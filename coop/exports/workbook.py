@@ -20,6 +20,7 @@ from coop.exports.reports import Kind, Report
 
 FORMATS = {Kind.CENTS: "#,##0.00", Kind.DATE: "yyyy-mm-dd", Kind.INT: "0"}
 WIDTHS = {Kind.CENTS: 14, Kind.DATE: 12, Kind.INT: 10, Kind.TEXT: 24}
+MAX_ROW = 1_048_575  # the last row index of an Excel sheet (the header takes row 0)
 
 
 class YearWorkbook:
@@ -32,10 +33,12 @@ class YearWorkbook:
         self.header = self.book.add_format({"bold": True})
         self.formats = {kind: self.book.add_format({"num_format": pattern}) for kind, pattern in FORMATS.items()}
         self.next_row: dict[str, int] = {}
+        self.parts: dict[str, tuple[Report, int]] = {}
 
-    def sheet(self, report: Report) -> Worksheet:
-        """A new sheet for a report, with its header row written and frozen."""
-        sheet = self.book.add_worksheet(report.title[:31])
+    def sheet(self, report: Report, part: int = 1) -> Worksheet:
+        """A new sheet for a report (its `part`-th when it overflows a sheet), header row written and frozen."""
+        sheet = self.book.add_worksheet(report.title[:31] if part == 1 else f"{report.title[:25]} ({part})")
+        self.parts[sheet.name] = (report, part)
         sheet.freeze_panes(1, 0)
         for index, column in enumerate(report.columns):
             sheet.set_column(index, index, max(WIDTHS[column.kind], len(column.name) + 2))
@@ -43,9 +46,13 @@ class YearWorkbook:
         self.next_row[sheet.name] = 1
         return sheet
 
-    def row(self, sheet: Worksheet, report: Report, values: Sequence[Any]) -> None:
-        """One row of a report, each value in its column's form."""
+    def row(self, sheet: Worksheet, report: Report, values: Sequence[Any]) -> Worksheet:
+        """One row of a report, each value in its column's form; returns the sheet to write the next row to (a
+        report longer than a sheet's 1,048,576 rows continues on a new one)."""
         row = self.next_row[sheet.name]
+        if row > MAX_ROW:
+            sheet = self.sheet(report, part=self.parts[sheet.name][1] + 1)
+            row = self.next_row[sheet.name]
         for index, (column, value) in enumerate(zip(report.columns, values, strict=True)):
             if value is None or value == "":
                 continue
@@ -58,6 +65,7 @@ class YearWorkbook:
             else:
                 sheet.write_string(row, index, str(value))
         self.next_row[sheet.name] = row + 1
+        return sheet
 
     def save(self) -> None:
         """Finish the file."""

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -205,3 +206,21 @@ def test_the_command_and_the_script_write_the_same_pack(sqlite_demo: Demo, tmp_p
         assert again.exit_code == 1 and "--force" in again.output
     finally:
         get_settings.cache_clear()
+
+
+def test_a_report_longer_than_a_sheet_continues_on_the_next(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from coop.exports import workbook
+    from coop.exports.reports import JOURNAL
+
+    monkeypatch.setattr(workbook, "MAX_ROW", 3)  # a sheet of three rows under its header, to keep the test small
+    book = workbook.YearWorkbook(tmp_path / "long.xlsx", stamped=datetime(2026, 12, 31))
+    sheet = book.sheet(JOURNAL)
+    row = (1, date(2026, 1, 2), "Bijdrage", "1120", "Sandbox", 500, 0, None, "", "", "", "payment", "", "k")
+    for _ in range(7):
+        sheet = book.row(sheet, JOURNAL, row)
+    book.save()
+
+    read = load_workbook(tmp_path / "long.xlsx")
+    assert read.sheetnames == ["Journaal", "Journaal (2)", "Journaal (3)"]
+    assert [read[name].max_row for name in read.sheetnames] == [4, 4, 2]  # header + 3, header + 3, header + 1
+    assert read["Journaal (3)"]["A1"].value == "entry" and read["Journaal (2)"]["F2"].value == 5
