@@ -27,6 +27,7 @@ from funding.funds.api import router as funds_router
 from funding.pledges import jobs as pledge_jobs  # noqa: F401  (registers the crowdfunding jobs)
 from funding.pledges.api import router as pledges_router
 from funding.projects.api import router as projects_router
+from funding.social_value.api import router as social_value_router
 
 API_PREFIX = "/api/v1"
 
@@ -48,7 +49,7 @@ def create_app() -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     for router in (auth_router, audit_router, ledger_router, payments_router, webhooks_router, members_router,
                    shares_router, subscriptions_router, projects_router, pledges_router,
-                   funds_router):
+                   funds_router, social_value_router):
         api.include_router(router)
     app.include_router(api)
     app.include_router(sandbox_router)

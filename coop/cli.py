@@ -45,6 +45,7 @@ from funding.demo import seed_demo_projects
 from funding.funds import matching as fund_matching  # noqa: F401  (matches follow pledges in workers too)
 from funding.pledges import jobs as pledge_jobs  # noqa: F401  (registers the crowdfunding jobs)
 from funding.pledges.payouts import project_payout_lines
+from funding.social_value.service import seed_catalogue
 
 app = typer.Typer(help="Kracht: the cooperative's administration and crowdfunding backend.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -81,8 +82,10 @@ def db_upgrade(revision: str = "head") -> None:
     command.upgrade(alembic_config(get_settings().database_url), revision)
     with unit_of_work() as session:
         added = seed_reference_data(session)
+        outcome_types = seed_catalogue(session)
     console.print(f"database at {revision}; {added.accounts} ledger accounts, {added.share_classes} share "
-                  f"classes and {added.tiers} subscription tiers added", soft_wrap=True)
+                  f"classes, {added.tiers} subscription tiers and {outcome_types} example outcome types added",
+                  soft_wrap=True)
 
 
 @db_app.command("revision")

@@ -33,6 +33,7 @@ from coop.core.settings import get_settings
 from coop.ledger.queries import global_sums
 from coop.migrations import alembic_config
 from coop.reference_data import seed_reference_data
+from funding.social_value.service import seed_catalogue
 
 get_settings.cache_clear()
 
@@ -67,6 +68,7 @@ def migrate(url: str) -> Engine:
     engine = make_engine(url)
     with Session(engine) as session:
         seed_reference_data(session)
+        seed_catalogue(session)
         session.commit()
     return engine
 

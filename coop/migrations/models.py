@@ -18,7 +18,8 @@ import coop.shares.models
 import coop.subscriptions.models  # noqa: F401  (each import registers its tables)
 import funding.funds.models
 import funding.pledges.models
-import funding.projects.models  # noqa: F401
+import funding.projects.models
+import funding.social_value.models  # noqa: F401
 
 
 def metadata() -> MetaData:
