@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from coop.auth.models import Role
 from coop.auth.schemas import CurrentUser
@@ -29,11 +29,14 @@ from funding.funds.schemas import DepositIn, FundIn, MatchRuleIn
 from funding.funds.service import add_match_rule, create_fund, record_deposit
 from funding.pledges.closing import close_project, refund_pledge
 from funding.pledges.models import PledgeKind
+from funding.pledges.queries import progress
 from funding.pledges.schemas import PledgeIn
 from funding.pledges.service import REFUND_JOB, confirm_time, deliver_time, make_pledge
-from funding.projects.models import FundingModel, Project, Theme
+from funding.projects.models import FundingModel, Project, ProjectStatus, Theme
 from funding.projects.schemas import ProjectIn
 from funding.projects.service import approve_project, create_project, submit_project
+from funding.social_value.schemas import OutcomeIn
+from funding.social_value.service import EXAMPLE_TYPES, decide_outcome, report_outcome, seed_catalogue
 
 DEMO_INITIATOR = "initiator@demo.kracht.nl"  # the demo users of coop.demo
 DEMO_APPROVER = "board@demo.kracht.nl"
@@ -70,6 +73,8 @@ def seed_demo_projects(session: Session, *, today: date, seed: int, public_url: 
         starts_on = today - timedelta(days=pick.randint(0, 700))
         _one_project(session, pick, n, themes[n % len(themes)], PLACES[n % len(PLACES)], starts_on, today,
                      initiator, approver, public_url)
+    seed_catalogue(session)
+    _outcomes(session, random.Random(seed + 1), today, initiator, approver)  # noqa: S311
     return count
 
 
@@ -163,6 +168,38 @@ def _time(session: Session, pick: random.Random, project: Project, ambition: flo
                                  user=initiator)
         offered += hours * 60
         k += 1
+
+
+def _outcomes(session: Session, pick: random.Random, today: date, initiator: CurrentUser,
+              approver: CurrentUser) -> None:
+    """What succeeded projects achieved: the initiator reports an outcome of the theme a month or more after the
+    close and the board verifies most (one report of six is left open, one of twelve rejected)."""
+    kinds: dict[str, list[str]] = {}
+    for example in EXAMPLE_TYPES:
+        for theme in example.themes:
+            kinds.setdefault(theme, []).append(example.code)
+    proxies = {example.code: example.value_cents for example in EXAMPLE_TYPES}
+    succeeded = session.exec(select(Project).where(Project.status == ProjectStatus.SUCCEEDED)
+                             .order_by(col(Project.deadline), col(Project.id))).all()
+    reached = progress(session, project_ids=[project.id for project in succeeded])
+    for project in succeeded:
+        reported_on = project.deadline + timedelta(days=pick.randint(30, 120))
+        if reported_on >= today:
+            continue
+        code = pick.choice(kinds[project.theme.value])
+        worth = reached[project.id].raised_cents * pick.uniform(0.8, 4.0) / 0.6  # aiming at ratios around 0.8-4
+        quantity = Decimal(max(1, round(worth / proxies[code])))
+        with _at(reported_on):
+            report = report_outcome(session, project_id=project.id, user=initiator, data=OutcomeIn(
+                outcome_type=code, quantity=quantity, period_start=project.deadline, period_end=reported_on,
+                evidence="Presentielijsten, foto's en een verslag van de bewonersavond"))
+        decided_on = reported_on + timedelta(days=pick.randint(3, 20))
+        chance = pick.random()
+        if decided_on >= today or chance < 1 / 6:
+            continue
+        with _at(decided_on):
+            decide_outcome(session, outcome_id=report.id, user=approver, verify=chance >= 1 / 12 + 1 / 6,
+                           reason=None if chance >= 1 / 12 + 1 / 6 else "Geen bewijs bijgevoegd")
 
 
 def _run_refunds(session: Session) -> None:

@@ -1,4 +1,5 @@
-"""Crowdfunding and gift funds in the year-end pack: a line per project, each fund's statement, and their checks.
+"""Crowdfunding, gift funds and social value in the year-end pack: a line per project, each fund's statement, every
+line of the social value statements with its assumptions, and their checks.
 
 Amounts come from the ledger (as of 31 December, by what booked them), hours and materials from the pledges;
 coop's export machinery writes them beside its own reports.
@@ -23,6 +24,7 @@ from coop.ledger.queries import balance
 from funding.funds.queries import fund_statement, list_funds
 from funding.pledges.models import Pledge, PledgeKind, PledgeStatus
 from funding.projects.models import Project, ProjectStatus
+from funding.social_value.views import quantity_of, year_end_values
 
 # (account, source type, debit or credit) -> what it means for a project
 MEANING = {(AccountCode.PLEDGES_HELD, "payment", -1): "paid", (AccountCode.PLEDGES_HELD, "payment", 1): "refunded",
@@ -140,7 +142,34 @@ def projects_are_their_accounts(session: Session, year: Year) -> list[str]:
     return problems
 
 
+def social_value_rows(session: Session, year: Year) -> Iterator[Sequence[Any]]:
+    """Every line of every project's social value statement on 31 December, with the assumptions it used."""
+    for value in year_end_values(session, at=year.end):
+        project, result = value.project, value.result
+        ratio = result.ratio_rounded
+        for found, line in zip(value.valued, result.lines, strict=True):
+            valuation = line.outcome.valuation
+            decided = found.report.decided_at
+            yield (str(project.id), project.title, project.municipality_code, project.theme.value,
+                   str(found.report.id), found.kind.code, str(quantity_of(found.report)),
+                   decided.date() if decided else None, found.kind.avoided_public_cost, line.value_cents,
+                   line.net_cents, line.present_value_cents, valuation.valid_from, valuation.source,
+                   found.version.example, valuation.deadweight_bp, valuation.attribution_bp,
+                   valuation.displacement_bp, valuation.duration_years, valuation.drop_off_bp,
+                   line.rates.discount_rate_bp, line.rates.hour_rate_cents, line.rates.valid_from,
+                   result.inputs_cents, result.present_value_cents, None if ratio is None else f"{ratio:.2f}")
+
+
+SOCIAL_VALUE = Report("social_value", "Maatschappelijke waarde", columns(
+    "project_id", "title", "municipality_code", "theme", "outcome_id", "outcome_type", "quantity",
+    "verified_on:date", "avoided_public_cost", "gross:cents", "net:cents", "present_value:cents",
+    "valuation_valid_from:date", "source", "example", "deadweight_bp:int", "attribution_bp:int",
+    "displacement_bp:int", "duration_years:int", "drop_off_bp:int", "discount_rate_bp:int", "hour_rate:cents",
+    "rates_valid_from:date", "project_inputs:cents", "project_present_value:cents", "sroi_ratio"),
+    social_value_rows)
+
 register_report(PROJECTS)
 register_report(FUNDS)
+register_report(SOCIAL_VALUE)
 register_check(Check("gift funds reconcile with 2300 and 2310", funds_reconcile))
 register_check(Check("projects add up to 2200, 2310 and 2400", projects_are_their_accounts))

@@ -163,9 +163,12 @@ def pledger_contributions(session: Session, *, email: str, before: datetime) -> 
                                 col(Pledge.paid_at) < before))
 
 
-def projects_with_verified_outcomes(session: Session, *, theme: str, before: datetime) -> list[Project]:
-    """Projects of a theme with at least one outcome verified before `before` (the peers' pool)."""
+def projects_with_verified_outcomes(session: Session, *, before: datetime, theme: str | None = None) -> list[Project]:
+    """Projects (of a theme) with at least one outcome verified before `before`, by municipality and title."""
     verified = (select(OutcomeReport.project_id)
                 .where(OutcomeReport.status == OutcomeStatus.VERIFIED, col(OutcomeReport.decided_at) < before))
-    return list(session.exec(select(Project).where(Project.theme == theme, col(Project.id).in_(verified))
-                             .order_by(col(Project.id))).all())
+    query = select(Project).where(col(Project.id).in_(verified))
+    if theme is not None:
+        query = query.where(Project.theme == theme)
+    return list(session.exec(query.order_by(col(Project.municipality_code), col(Project.title),
+                                            col(Project.id))).all())

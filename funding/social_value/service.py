@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -136,8 +137,25 @@ def decide_outcome(session: Session, *, outcome_id: uuid.UUID, user: CurrentUser
 
 EXAMPLE_SINCE = date(2020, 1, 1)
 EXAMPLE = "aanname (voorbeeld; het bestuur vervangt dit door een onderbouwde bron)"
-EXAMPLE_TYPES = [
-    # code, name, name_en, unit, themes, avoided public cost, proxy cents, deadweight, attribution, years, drop-off
+
+
+class ExampleType(NamedTuple):
+    """An outcome type of the example catalogue, with its valuation (basis points, cents)."""
+
+    code: str
+    name: str
+    name_en: str
+    unit: str
+    themes: list[str]
+    avoided_public_cost: bool
+    value_cents: int
+    deadweight_bp: int
+    attribution_bp: int
+    duration_years: int
+    drop_off_bp: int
+
+
+EXAMPLE_TYPES = [ExampleType(*example) for example in [
     ("eenzaamheid_verminderd", "Bewoner minder eenzaam", "Resident less lonely", "persoon per jaar",
      ["zorg_en_welzijn", "gemeenschap_en_veiligheid"], False, 150_000, 3000, 2000, 2, 5000),
     ("mantelzorg_ontlast", "Mantelzorger ontlast", "Carer given respite", "mantelzorger per jaar",
@@ -160,7 +178,7 @@ EXAMPLE_TYPES = [
      ["cultuur"], False, 10_000, 3000, 2000, 1, 0),
     ("overlast_voorkomen", "Overlastmelding voorkomen", "Nuisance report prevented", "melding",
      ["gemeenschap_en_veiligheid"], True, 50_000, 3000, 3000, 1, 0),
-]
+]]
 EXAMPLE_RATES = RatesIn(hour_rate_cents=1500, discount_rate_bp=225, valid_from=EXAMPLE_SINCE,
                         source="uurtarief: aanname (voorbeeld); discontovoet 2,25 %: Rapport Werkgroep discontovoet "
                                "2020 (Ministerie van Financiën), de standaard voor MKBA's")
@@ -170,14 +188,11 @@ def seed_catalogue(session: Session) -> int:
     """Add the example outcome types and rates that are missing (idempotent; the board's versions are kept)."""
     known = {kind.code for kind in outcome_types(session)}
     added = 0
-    for code, name, name_en, unit, themes, avoided, cents, deadweight, attribution, years, drop_off in EXAMPLE_TYPES:
-        if code in known:
+    for example in EXAMPLE_TYPES:
+        if example.code in known:
             continue
-        create_outcome_type(session, actor_id=None, example=True, data=OutcomeTypeIn.model_validate({
-            "code": code, "name": name, "name_en": name_en, "unit": unit, "themes": themes,
-            "avoided_public_cost": avoided, "value_cents": cents, "source": EXAMPLE, "valid_from": EXAMPLE_SINCE,
-            "deadweight_bp": deadweight, "attribution_bp": attribution, "duration_years": years,
-            "drop_off_bp": drop_off}))
+        create_outcome_type(session, actor_id=None, example=True, data=OutcomeTypeIn.model_validate(
+            {**example._asdict(), "source": EXAMPLE, "valid_from": EXAMPLE_SINCE}))
         added += 1
     if not rates_versions(session):
         set_rates(session, data=EXAMPLE_RATES, actor_id=None, example=True)

@@ -124,10 +124,15 @@ def describe_rates(session: Session) -> list[RatesPublic]:
     return [RatesPublic.model_validate(version, from_attributes=True) for version in rates_versions(session)]
 
 
+def quantity_of(report: OutcomeReport) -> Decimal:
+    """A report's quantity as a decimal (stored in thousandths)."""
+    return Decimal(report.quantity_milli) / MILLI
+
+
 def _outcome(report: OutcomeReport, code: str) -> OutcomePublic:
     """The API shape of an outcome report."""
     return OutcomePublic.model_validate({**report.model_dump(), "outcome_type": code,
-                                         "quantity": Decimal(report.quantity_milli) / MILLI})
+                                         "quantity": quantity_of(report)})
 
 
 def outcome_public(session: Session, *, report: OutcomeReport) -> OutcomePublic:
@@ -229,21 +234,42 @@ class ProjectValue:
     result: calc.Statement
 
 
-def value_project(session: Session, *, catalogue: Catalogue, project: Project, at: date,
-                  overrides: Overrides | None = None) -> ProjectValue:
-    """A project's inputs and verified outcomes by the end of `at`, valued with the versions in force then."""
+def value_projects(session: Session, *, catalogue: Catalogue, projects: list[Project], at: date,
+                   overrides: Overrides | None = None) -> list[ProjectValue]:
+    """Projects' inputs and verified outcomes by the end of `at`, valued with the versions in force then (and any
+    what-if); a few queries for all of them together."""
     before = end_of(at)
-    reports = [found.report for found in verified_outcomes(session, before=before, project_ids=[project.id])]
-    valued, unvalued = _value_outcomes(catalogue, reports, at, overrides)
+    reports: dict[uuid.UUID, list[OutcomeReport]] = defaultdict(list)
+    for found in verified_outcomes(session, before=before, project_ids=[project.id for project in projects]):
+        reports[found.report.project_id].append(found.report)
+    totals = inputs(session, project_ids=[project.id for project in projects], before=before)
     stored_rates = _rates_on(catalogue, at)
     rates = _rates(stored_rates)
     if overrides is not None:
-        changes = overrides.model_dump(include={"hour_rate_cents", "discount_rate_bp"}, exclude_none=True)
-        rates = replace(rates, **changes)
-    totals = inputs(session, project_ids=[project.id], before=before)[project.id]
-    result = calc.statement(_calc_inputs(totals), [found.outcome for found in valued], rates)
-    return ProjectValue(project=project, at=at, totals=totals, rates=stored_rates, valued=valued, unvalued=unvalued,
-                        result=result)
+        rates = replace(rates, **overrides.model_dump(include={"hour_rate_cents", "discount_rate_bp"},
+                                                      exclude_none=True))
+    values = []
+    for project in projects:
+        valued, unvalued = _value_outcomes(catalogue, reports[project.id], at, overrides)
+        result = calc.statement(_calc_inputs(totals[project.id]), [found.outcome for found in valued], rates)
+        values.append(ProjectValue(project=project, at=at, totals=totals[project.id], rates=stored_rates,
+                                   valued=valued, unvalued=unvalued, result=result))
+    return values
+
+
+def value_project(session: Session, *, catalogue: Catalogue, project: Project, at: date,
+                  overrides: Overrides | None = None) -> ProjectValue:
+    """One project's statement on `at`."""
+    return value_projects(session, catalogue=catalogue, projects=[project], at=at, overrides=overrides)[0]
+
+
+def year_end_values(session: Session, *, at: date) -> list[ProjectValue]:
+    """Every project with an outcome verified by `at`, valued on `at` (the year-end pack); none without rates."""
+    catalogue = load_catalogue(session)
+    if catalogue.rates_on(at) is None:
+        return []
+    return value_projects(session, catalogue=catalogue, at=at,
+                          projects=projects_with_verified_outcomes(session, before=end_of(at)))
 
 
 def _line(found: Valued, line: calc.Line) -> LinePublic:
@@ -251,7 +277,7 @@ def _line(found: Valued, line: calc.Line) -> LinePublic:
     valuation, rates = line.outcome.valuation, line.rates
     return LinePublic(
         outcome_id=found.report.id, outcome_type=found.kind.code, name=found.kind.name, unit=found.kind.unit,
-        quantity=Decimal(found.report.quantity_milli) / MILLI, avoided_public_cost=found.kind.avoided_public_cost,
+        quantity=quantity_of(found.report), avoided_public_cost=found.kind.avoided_public_cost,
         value_cents=line.value_cents, net_cents=line.net_cents, present_value_cents=line.present_value_cents,
         years_cents=list(line.years_cents),
         assumptions=Assumptions(
@@ -321,22 +347,9 @@ def percentile_rank(ordered: list[Fraction], value: Fraction) -> Fraction:
 
 
 def peer_ratios(session: Session, *, catalogue: Catalogue, projects: list[Project], at: date) -> list[Fraction]:
-    """The SROI ratios of these projects on `at` (those with inputs), in two queries for all of them."""
-    if not projects:
-        return []
-    before = end_of(at)
-    by_project: dict[uuid.UUID, list[OutcomeReport]] = defaultdict(list)
-    for found in verified_outcomes(session, before=before, project_ids=[project.id for project in projects]):
-        by_project[found.report.project_id].append(found.report)
-    totals = inputs(session, project_ids=[project.id for project in projects], before=before)
-    rates = _rates(_rates_on(catalogue, at))
-    ratios = []
-    for project in projects:
-        valued, _ = _value_outcomes(catalogue, by_project[project.id], at)
-        ratio = calc.statement(_calc_inputs(totals[project.id]), [found.outcome for found in valued], rates).ratio
-        if ratio is not None:
-            ratios.append(ratio)
-    return sorted(ratios)
+    """The SROI ratios of these projects on `at` (those with inputs), sorted."""
+    values = value_projects(session, catalogue=catalogue, projects=projects, at=at) if projects else []
+    return sorted(value.result.ratio for value in values if value.result.ratio is not None)
 
 
 def peers(session: Session, *, catalogue: Catalogue, project: Project, at: date,

@@ -6,6 +6,7 @@ import csv
 import os
 import subprocess
 import sys
+import uuid
 from collections import Counter
 from datetime import date, datetime
 from decimal import Decimal
@@ -27,14 +28,15 @@ from coop.exports.service import ChecksFailed, export_year_end
 from coop.exports.xaf import NAMESPACE, SCHEMA
 from coop.ledger.models import JournalEntry, Posting
 from coop.members.queries import members_with_status
+from funding.social_value.views import project_social_value
 from tests.demo_db import Demo
 
 ROOT = Path(__file__).resolve().parents[3]
 THIS_YEAR = today_amsterdam().year
 FILES = {"journal.csv", "trial_balance.csv", "balance_sheet.csv", "income_statement.csv", "member_register.csv",
          "share_register.csv", "capital_movements.csv", "subscriptions.csv", "invoices.csv", "projects.csv",
-         "funds.csv", "payments_by_provider.csv", f"kracht-{THIS_YEAR}.xlsx", f"auditfile-{THIS_YEAR}.xaf",
-         "MANIFEST.txt"}
+         "funds.csv", "social_value.csv", "payments_by_provider.csv", f"kracht-{THIS_YEAR}.xlsx",
+         f"auditfile-{THIS_YEAR}.xaf", "MANIFEST.txt"}
 
 
 def export(demo: Demo, folder: Path, year: int = THIS_YEAR, **options: bool) -> None:
@@ -79,6 +81,31 @@ def test_the_pack_has_every_file_its_checks_and_the_numbers_of_the_books(demo: D
     manifest = (pack / "MANIFEST.txt").read_text()
     assert "share capital equals the share register" in manifest and "no gaps" in manifest
     assert f"{len(journal):>10}  journal.csv" in manifest
+
+
+def test_social_value_has_every_verified_line_with_its_assumptions_as_the_api_shows_it(demo: Demo,
+                                                                                      tmp_path: Path) -> None:
+    export(demo, tmp_path / "pack")
+
+    lines = rows(tmp_path / "pack" / "social_value.csv")
+    assert lines, "the demo has verified outcomes"
+    by_project: dict[str, list[dict[str, str]]] = {}
+    for line in lines:
+        by_project.setdefault(line["project_id"], []).append(line)
+    with Session(demo.reader) as session:
+        for project_id, found in by_project.items():
+            api = project_social_value(session, project_id=uuid.UUID(project_id), at=Year(THIS_YEAR).end,
+                                       viewer=None)
+            assert [line["outcome_id"] for line in found] == [str(line.outcome_id) for line in api.lines]
+            assert sum(Decimal(line["present_value"]) for line in found) * 100 == api.present_value_cents
+            assert {Decimal(line["project_present_value"]) * 100 for line in found} == {api.present_value_cents}
+            assert {line["sroi_ratio"] for line in found} == {f"{api.sroi_ratio:.2f}"}
+            for line, shown in zip(found, api.lines, strict=True):
+                used = shown.assumptions
+                assert (line["source"], int(line["deadweight_bp"]), int(line["attribution_bp"]),
+                        int(line["duration_years"]), int(line["discount_rate_bp"]), line["valuation_valid_from"]) == (
+                    used.source, used.deadweight_bp, used.attribution_bp, used.duration_years,
+                    used.discount_rate_bp, used.valid_from.isoformat())
 
 
 def test_the_auditfile_is_valid_xaf_and_adds_up(demo: Demo, tmp_path: Path) -> None:
