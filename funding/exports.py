@@ -24,7 +24,7 @@ from coop.ledger.queries import balance
 from funding.funds.queries import fund_statement, list_funds
 from funding.pledges.models import Pledge, PledgeKind, PledgeStatus
 from funding.projects.models import Project, ProjectStatus
-from funding.social_value.views import quantity_of, year_end_values
+from funding.social_value.valuing import quantity_of, valued_projects
 
 # (account, source type, debit or credit) -> what it means for a project
 MEANING = {(AccountCode.PLEDGES_HELD, "payment", -1): "paid", (AccountCode.PLEDGES_HELD, "payment", 1): "refunded",
@@ -144,7 +144,7 @@ def projects_are_their_accounts(session: Session, year: Year) -> list[str]:
 
 def social_value_rows(session: Session, year: Year) -> Iterator[Sequence[Any]]:
     """Every line of every project's social value statement on 31 December, with the assumptions it used."""
-    for value in year_end_values(session, at=year.end):
+    for value in valued_projects(session, at=year.end):
         project, result = value.project, value.result
         ratio = result.ratio_rounded
         for found, line in zip(value.valued, result.lines, strict=True):

@@ -18,7 +18,7 @@ from coop.auth.models import Role
 from coop.auth.schemas import CurrentUser
 from coop.core.db import SessionDep
 from funding.projects.models import Theme
-from funding.social_value import service, views
+from funding.social_value import series, service, views
 from funding.social_value.schemas import (
     AvoidedCostsPublic,
     FundedValuesPublic,
@@ -119,13 +119,13 @@ def index(session: SessionDep, theme: Theme | None = None,
           start: Annotated[date | None, Query(alias="from")] = None,
           end: Annotated[date | None, Query(alias="to")] = None) -> IndexPublic:
     """The monthly social value index, per theme or overall (public, for partners to follow)."""
-    return views.social_value_index(session, theme=theme, start=start, end=end)
+    return series.social_value_index(session, theme=theme, start=start, end=end)
 
 
 @router.get("/social-value/avoided-public-costs", response_model=AvoidedCostsPublic)
 def avoided(session: SessionDep, year: Annotated[int, Query(ge=2000, le=2100)]) -> AvoidedCostsPublic:
     """Avoided public cost per municipality for outcomes verified in a year (public)."""
-    return views.avoided_public_costs(session, year=year)
+    return series.avoided_public_costs(session, year=year)
 
 
 @router.get("/funds/{fund_id}/social-value", response_model=FundedValuesPublic)
