@@ -27,7 +27,7 @@ COLOURS = (BLUE, ORANGE, TEAL, SAND, GREEN, PLUM, YELLOW, SLATE)
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 
 
-def _layout(title: str, **extra: Any) -> dict[str, Any]:
+def house_layout(title: str, **extra: Any) -> dict[str, Any]:
     """The house style: Dutch separators, our colours, no heavy template in every figure sent."""
     base: dict[str, Any] = {
         "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 17, "color": BLUE}},
@@ -78,7 +78,7 @@ def _time_traces(series: Series, names: dict[str, str], *, money: bool, bucket: 
     return traces
 
 
-def _empty(figure: go.Figure, when: bool, text: str = "Geen gegevens in deze periode") -> go.Figure:
+def empty_note(figure: go.Figure, when: bool, text: str = "Geen gegevens in deze periode") -> go.Figure:
     """Say so on the chart itself when there is nothing to draw."""
     if when:
         figure.add_annotation(text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
@@ -94,8 +94,8 @@ def members_over_time(series: Series) -> go.Figure:
     groups = [kind for kind in labels.MEMBER_KINDS if kind in series.groups]
     figure = go.Figure(_time_traces(series, labels.MEMBER_KINDS, money=False, bucket=labels.month, kind="area",
                                     groups=groups),
-                       layout=_layout("Leden per soort", yaxis={"title": "leden", "rangemode": "tozero"}))
-    return _empty(figure, not groups)
+                       layout=house_layout("Leden per soort", yaxis={"title": "leden", "rangemode": "tozero"}))
+    return empty_note(figure, not groups)
 
 
 def joins_and_leavers(series: Series) -> go.Figure:
@@ -103,9 +103,9 @@ def joins_and_leavers(series: Series) -> go.Figure:
     figure = go.Figure(_time_traces(series, labels.SERIES, money=False, bucket=labels.month, kind="bar",
                                     groups=["joined", "left"], colours={"joined": GREEN, "left": RED},
                                     sign={"left": -1}),
-                       layout=_layout("Nieuwe en vertrokken leden per maand", barmode="relative",
+                       layout=house_layout("Nieuwe en vertrokken leden per maand", barmode="relative",
                                       yaxis={"title": "leden"}))
-    return _empty(figure, not series.total("joined") and not series.total("left"))
+    return empty_note(figure, not series.total("joined") and not series.total("left"))
 
 
 def members_by_status(counts: dict[str, int]) -> go.Figure:
@@ -115,17 +115,17 @@ def members_by_status(counts: dict[str, int]) -> go.Figure:
                               text=[labels.number(counts[s]) for s in statuses], textposition="auto",
                               marker={"color": [GREEN if s == "active" else SLATE for s in statuses]},
                               hovertemplate="%{x}: %{y:,d}<extra></extra>", name="leden"),
-                       layout=_layout("Leden per status", yaxis={"title": "leden"}))
-    return _empty(figure, not statuses)
+                       layout=house_layout("Leden per status", yaxis={"title": "leden"}))
+    return empty_note(figure, not statuses)
 
 
 def share_capital(series: Series) -> go.Figure:
     """Member share capital (ledger 0500) at each month's end."""
     figure = go.Figure(_time_traces(series, labels.SERIES, money=True, bucket=labels.month, kind="line",
                                     colours={"capital": BLUE}),
-                       layout=_layout("Ledenkapitaal (grootboek 0500)", yaxis=EURO_AXIS | {"rangemode": "tozero"},
+                       layout=house_layout("Ledenkapitaal (grootboek 0500)", yaxis=EURO_AXIS | {"rangemode": "tozero"},
                                       showlegend=False))
-    return _empty(figure, not any(series.groups.get("capital", ())))
+    return empty_note(figure, not any(series.groups.get("capital", ())))
 
 
 def holdings_by_class(holdings: Sequence[ClassHolding]) -> go.Figure:
@@ -136,8 +136,8 @@ def holdings_by_class(holdings: Sequence[ClassHolding]) -> go.Figure:
               f"{labels.number(h.holders)} houders" for h in holdings],
         textposition="auto", marker={"color": [BLUE, ORANGE, TEAL, SAND][: len(holdings)] or BLUE},
         hovertemplate="%{x}<br>%{text}<extra></extra>", name="kapitaal"),
-        layout=_layout("Aandelen per soort", yaxis=EURO_AXIS))
-    return _empty(figure, not holdings)
+        layout=house_layout("Aandelen per soort", yaxis=EURO_AXIS))
+    return empty_note(figure, not holdings)
 
 
 def top_municipalities(rows: Sequence[tuple[str | None, int]]) -> go.Figure:
@@ -146,9 +146,9 @@ def top_municipalities(rows: Sequence[tuple[str | None, int]]) -> go.Figure:
     figure = go.Figure(go.Bar(y=[labels.municipality(code) for code, _ in ordered], x=[n for _, n in ordered],
                               orientation="h", marker={"color": TEAL}, text=[labels.number(n) for _, n in ordered],
                               textposition="auto", hovertemplate="%{y}: %{x:,d} leden<extra></extra>", name="leden"),
-                       layout=_layout("Gemeenten met de meeste leden", xaxis={"title": "leden"},
+                       layout=house_layout("Gemeenten met de meeste leden", xaxis={"title": "leden"},
                                       height=max(260, 60 + 28 * len(rows))))
-    return _empty(figure, not rows)
+    return empty_note(figure, not rows)
 
 
 # -- subscriptions ----------------------------------------------------------------------------------------
@@ -162,16 +162,16 @@ def subscriptions_by_tier(counts: dict[tuple[str, str], int], tier_names: dict[s
                      y=[counts.get((t, status), 0) for t in tiers], marker={"color": colours[status]},
                      hovertemplate="%{x}<br>%{fullData.name}: %{y:,d}<extra></extra>")
               for status in labels.SUBSCRIPTION_STATUSES if any(counts.get((t, status)) for t in tiers)]
-    figure = go.Figure(traces, layout=_layout("Abonnementen per niveau en status", barmode="stack",
+    figure = go.Figure(traces, layout=house_layout("Abonnementen per niveau en status", barmode="stack",
                                               yaxis={"title": "abonnementen"}))
-    return _empty(figure, not traces)
+    return empty_note(figure, not traces)
 
 
 def recurring_revenue(series: Series, tier_names: dict[str, str]) -> go.Figure:
     """Yearly recurring revenue of the active subscriptions at each month's end, stacked by tier."""
     figure = go.Figure(_time_traces(series, tier_names, money=True, bucket=labels.month, kind="area"),
-                       layout=_layout("Jaarlijks terugkerende contributie (incl. btw)", yaxis=EURO_AXIS))
-    return _empty(figure, not any(any(v) for v in series.groups.values()))
+                       layout=house_layout("Jaarlijks terugkerende contributie (incl. btw)", yaxis=EURO_AXIS))
+    return empty_note(figure, not any(any(v) for v in series.groups.values()))
 
 
 def renewals_and_lapses(series: Series) -> go.Figure:
@@ -179,17 +179,17 @@ def renewals_and_lapses(series: Series) -> go.Figure:
     figure = go.Figure(_time_traces(series, labels.SERIES, money=False, bucket=labels.month, kind="bar",
                                     groups=["renewed", "lapsed", "canceled"],
                                     colours={"renewed": GREEN, "lapsed": RED, "canceled": PLUM}),
-                       layout=_layout("Verlengingen en vervallen abonnementen per maand", barmode="group",
+                       layout=house_layout("Verlengingen en vervallen abonnementen per maand", barmode="group",
                                       yaxis={"title": "abonnementen"}))
-    return _empty(figure, not any(series.total(g) for g in ("renewed", "lapsed", "canceled")))
+    return empty_note(figure, not any(series.total(g) for g in ("renewed", "lapsed", "canceled")))
 
 
 def invoiced_by_provider(series: Series) -> go.Figure:
     """Subscription revenue invoiced (excluding VAT) per month, stacked by how members pay."""
     figure = go.Figure(_time_traces(series, labels.PROVIDERS, money=True, bucket=labels.month, kind="bar"),
-                       layout=_layout("Gefactureerde contributie per betaalwijze (excl. btw)", barmode="relative",
+                       layout=house_layout("Gefactureerde contributie per betaalwijze (excl. btw)", barmode="relative",
                                       yaxis=EURO_AXIS))
-    return _empty(figure, not series.groups)
+    return empty_note(figure, not series.groups)
 
 
 # -- crowdfunding and gift funds --------------------------------------------------------------------------
@@ -211,8 +211,8 @@ def money_flows(links: Sequence[Link], title: str = "Geldstromen") -> go.Figure:
               "customdata": [labels.euros(link.cents) for link in links],
               "hovertemplate": "%{source.label} → %{target.label}: %{customdata}<extra></extra>",
               "color": "rgba(141, 153, 174, 0.35)"}),
-        layout=_layout(title, height=460))
-    return _empty(figure, not links)
+        layout=house_layout(title, height=460))
+    return empty_note(figure, not links)
 
 
 def project_progress(projects: Sequence[ProjectProgress]) -> go.Figure:
@@ -233,11 +233,11 @@ def project_progress(projects: Sequence[ProjectProgress]) -> go.Figure:
                   customdata=[f"{labels.hours(p.minutes_confirmed)} van {labels.hours(p.goal_minutes)}"
                               if p.goal_minutes else "geen urendoel" for p in ordered],
                   hovertemplate="%{y}<br>Uren bevestigd: %{customdata} (%{x:,.1f}%)<extra></extra>")
-    figure = go.Figure([money, time], layout=_layout(
+    figure = go.Figure([money, time], layout=house_layout(
         "Voortgang lopende projecten", barmode="group", height=max(280, 80 + 46 * len(projects)),
         xaxis={"title": "% van het doel", "ticksuffix": "%", "rangemode": "tozero"}))
     figure.add_vline(x=100, line={"color": BLUE, "dash": "dot", "width": 1})
-    return _empty(figure, not projects, "Geen lopende projecten")
+    return empty_note(figure, not projects, "Geen lopende projecten")
 
 
 def pledges_per_week(series: Series) -> go.Figure:
@@ -245,8 +245,8 @@ def pledges_per_week(series: Series) -> go.Figure:
     groups = [kind for kind in labels.PLEDGE_KINDS if kind in series.groups]
     figure = go.Figure(_time_traces(series, labels.PLEDGE_KINDS, money=False, bucket=labels.week, kind="bar",
                                     groups=groups, colours={"money": ORANGE, "time": TEAL, "materials": SAND}),
-                       layout=_layout("Toezeggingen per week", barmode="stack", yaxis={"title": "toezeggingen"}))
-    return _empty(figure, not groups)
+                       layout=house_layout("Toezeggingen per week", barmode="stack", yaxis={"title": "toezeggingen"}))
+    return empty_note(figure, not groups)
 
 
 def success_rates(rows: Sequence[tuple[str, int, int]], *, by: str) -> go.Figure:
@@ -258,9 +258,9 @@ def success_rates(rows: Sequence[tuple[str, int, int]], *, by: str) -> go.Figure
         x=[name(key) for key, _, _ in ordered], y=[rate.quantize(Decimal("0.1")) for rate in rates],
         text=[f"{won} van {won + lost}" for _, won, lost in ordered], textposition="outside", marker={"color": GREEN},
         hovertemplate="%{x}: %{y:,.1f}% geslaagd (%{text})<extra></extra>", name="geslaagd"),
-        layout=_layout(f"Geslaagde campagnes per {'thema' if by == 'theme' else 'gemeente'}",
+        layout=house_layout(f"Geslaagde campagnes per {'thema' if by == 'theme' else 'gemeente'}",
                        yaxis={"title": "% geslaagd", "range": [0, 115], "ticksuffix": "%"}))
-    return _empty(figure, not rows, "Geen afgesloten campagnes in deze periode")
+    return empty_note(figure, not rows, "Geen afgesloten campagnes in deze periode")
 
 
 def hours_pledged_and_delivered(series: Series) -> go.Figure:
@@ -270,9 +270,9 @@ def hours_pledged_and_delivered(series: Series) -> go.Figure:
                      customdata=[labels.hours(m) for m in series.groups.get(group, ())],
                      marker={"color": colour}, hovertemplate="%{x}<br>%{fullData.name}: %{customdata}<extra></extra>")
               for group, colour in (("pledged", SAND), ("delivered", TEAL)) if group in series.groups]
-    figure = go.Figure(traces, layout=_layout("Uren toegezegd en geleverd per maand", barmode="group",
+    figure = go.Figure(traces, layout=house_layout("Uren toegezegd en geleverd per maand", barmode="group",
                                               yaxis={"title": "uren", "tickformat": ",.0f"}))
-    return _empty(figure, not traces)
+    return empty_note(figure, not traces)
 
 
 def fund_balances(funds: Sequence[FundBalance]) -> go.Figure:
@@ -284,9 +284,9 @@ def fund_balances(funds: Sequence[FundBalance]) -> go.Figure:
                      hovertemplate="%{y}<br>%{fullData.name}: %{customdata}<extra></extra>")
               for title, attribute, colour in (("Beschikbaar", "available_cents", TEAL),
                                                ("Gereserveerd voor projecten", "reserved_cents", SAND))]
-    figure = go.Figure(traces, layout=_layout("Fondsen: beschikbaar en gereserveerd", barmode="stack",
+    figure = go.Figure(traces, layout=house_layout("Fondsen: beschikbaar en gereserveerd", barmode="stack",
                                               xaxis=EURO_AXIS, height=max(260, 90 + 40 * len(funds))))
-    return _empty(figure, not funds, "Nog geen fondsen")
+    return empty_note(figure, not funds, "Nog geen fondsen")
 
 
 # -- the books --------------------------------------------------------------------------------------------
@@ -313,10 +313,10 @@ def balance_sheet(books: TrialBalance) -> go.Figure:
         traces.append(go.Bar(name="Resultaat (opbrengsten min kosten)", x=["Passiva"], y=_euros([retained]),
                              customdata=[labels.euros(retained)], marker={"color": GREEN},
                              hovertemplate="Resultaat: %{customdata}<extra></extra>"))
-    figure = go.Figure(traces, layout=_layout(f"Balans per {labels.day(books.end)}", barmode="relative",
+    figure = go.Figure(traces, layout=house_layout(f"Balans per {labels.day(books.end)}", barmode="relative",
                                               yaxis=EURO_AXIS, height=480, legend={"orientation": "v", "y": 1},
                                               xaxis={"categoryorder": "array", "categoryarray": ["Activa", "Passiva"]}))
-    return _empty(figure, not traces, "Nog geen boekingen")
+    return empty_note(figure, not traces, "Nog geen boekingen")
 
 
 def income_overview(books: TrialBalance) -> go.Figure:
@@ -331,17 +331,17 @@ def income_overview(books: TrialBalance) -> go.Figure:
         text=[labels.euros(v) for v in values], textposition="auto",
         marker={"color": [GREEN if r.type == "revenue" else RED for r in rows] + [BLUE]},
         hovertemplate="%{x}: %{customdata}<extra></extra>", name="resultaat"),
-        layout=_layout(f"Opbrengsten en kosten {labels.day(books.start)} – {labels.day(books.end)}",
+        layout=house_layout(f"Opbrengsten en kosten {labels.day(books.start)} – {labels.day(books.end)}",
                        yaxis=EURO_AXIS))
-    return _empty(figure, not rows, "Geen opbrengsten of kosten in deze periode")
+    return empty_note(figure, not rows, "Geen opbrengsten of kosten in deze periode")
 
 
 def cash_over_time(series: Series, books: TrialBalance) -> go.Figure:
     """Money at each payment provider and at the bank at each month's end (named as in the books)."""
     names = {row.code: labels.account(row.code, row.name) for row in books.accounts}
     figure = go.Figure(_time_traces(series, names, money=True, bucket=labels.month, kind="line"),
-                       layout=_layout("Geld per betaalrekening", yaxis=EURO_AXIS))
-    return _empty(figure, not series.groups)
+                       layout=house_layout("Geld per betaalrekening", yaxis=EURO_AXIS))
+    return empty_note(figure, not series.groups)
 
 
 def refunds_and_chargebacks(series: Series) -> go.Figure:
@@ -349,9 +349,9 @@ def refunds_and_chargebacks(series: Series) -> go.Figure:
     figure = go.Figure(_time_traces(series, labels.SERIES, money=True, bucket=labels.month, kind="bar",
                                     groups=["refunds", "chargebacks"],
                                     colours={"refunds": SAND, "chargebacks": RED}),
-                       layout=_layout("Terugbetalingen en storneringen per maand", barmode="group",
+                       layout=house_layout("Terugbetalingen en storneringen per maand", barmode="group",
                                       yaxis=EURO_AXIS))
-    return _empty(figure, not series.total("refunds") and not series.total("chargebacks"))
+    return empty_note(figure, not series.total("refunds") and not series.total("chargebacks"))
 
 
 # -- HTML: key figures and tables -------------------------------------------------------------------------

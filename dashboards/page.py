@@ -84,10 +84,12 @@ Draw = Callable[[View], "go.Figure | str"]
 
 @dataclass
 class Section:
-    """One chart or block of HTML, redrawn into its own output area."""
+    """One chart or block of HTML, redrawn into its own output area; its own controls (a widget whose `value`
+    changes when the section should redraw, as the what-if sliders) redraw only this section."""
 
     draw: Draw
     wide: bool
+    controls: W.Widget | None = None
     output: W.Output = field(default_factory=W.Output)
 
 
@@ -187,9 +189,9 @@ class Dashboard:
         self.browser = Browser(layout=W.Layout(display="none"))
         self.status = W.HTML()
 
-    def add(self, draw: Draw, *, wide: bool = True) -> None:
-        """A section (full width, or half when not `wide`), drawn in the order added."""
-        self.sections.append(Section(draw=draw, wide=wide))
+    def add(self, draw: Draw, *, wide: bool = True, controls: W.Widget | None = None) -> None:
+        """A section (full width, or half when not `wide`), drawn in the order added, with its own controls."""
+        self.sections.append(Section(draw=draw, wide=wide, controls=controls))
 
     # -- reading the choices --------------------------------------------------------------------------------
 
@@ -256,29 +258,35 @@ class Dashboard:
 
     def refresh(self, _change: Any = None) -> None:
         """Read one snapshot and redraw every section; a section that fails says so and the rest still draw."""
-        if self._quiet:
-            return
+        if not self._quiet:
+            self._redraw(self.sections)
+
+    def _redraw(self, sections: Sequence[Section]) -> None:
+        """Draw these sections from one snapshot and say when, how long it took and how many failed."""
         began = time.perf_counter()
-        failures = 0
         with Session(self.engine) as session:
             view = View(session=session, period=self.period, selection=self.selection, settings=self.settings)
-            for section in self.sections:
-                with section.output:
-                    clear_output(wait=True)
-                    try:
-                        drawn = section.draw(view)
-                    except Exception as error:
-                        failures += 1  # the reader sees that it failed; the kernel's log has the why
-                        log.exception("dashboard section %s failed", getattr(section.draw, "__name__", "?"))
-                        display(W.HTML(f'<p class="kracht-error" style="color:#B23A48">Dit onderdeel kon niet '
-                                       f'worden getekend ({escape(type(error).__name__)}).</p>'))
-                        continue
-                    display(W.HTML(drawn) if isinstance(drawn, str) else drawn)
+            failures = sum(not self._draw(section, view) for section in sections)
         moment = utc_now().astimezone(AMSTERDAM)
         self.status.value = (f'<span class="kracht-updated" data-failures="{failures}" '
                              f'data-visit="{self.browser.visits}" style="color:#555">'
                              f'Bijgewerkt {labels.day(moment.date())} {moment:%H:%M:%S} '
                              f'({time.perf_counter() - began:.2f} s)</span>')
+
+    @staticmethod
+    def _draw(section: Section, view: View) -> bool:
+        """Draw one section into its output area; False (and a note where it stood) when it failed."""
+        with section.output:
+            clear_output(wait=True)
+            try:
+                drawn = section.draw(view)
+            except Exception as error:
+                log.exception("dashboard section %s failed", getattr(section.draw, "__name__", "?"))
+                display(W.HTML(f'<p class="kracht-error" style="color:#B23A48">Dit onderdeel kon niet '
+                               f'worden getekend ({escape(type(error).__name__)}).</p>'))
+                return False  # the reader sees that it failed; the kernel's log has the why
+            display(W.HTML(drawn) if isinstance(drawn, str) else drawn)
+            return True
 
     def _on_preset(self, change: dict[str, Any]) -> None:
         """A preset sets both dates, then the page redraws once."""
@@ -328,7 +336,11 @@ class Dashboard:
                          layout=W.Layout(flex_flow="row wrap", align_items="center"))
         for section in self.sections:
             section.output.layout = W.Layout(width="100%" if section.wide else "49%", min_width="420px")
-        body = W.Box([section.output for section in self.sections],
+            if section.controls is not None:
+                section.controls.observe(lambda _change, only=section: self._redraw([only]), names="value")
+        body = W.Box([section.output if section.controls is None
+                      else W.VBox([section.controls, section.output], layout=W.Layout(width="100%"))
+                      for section in self.sections],
                      layout=W.Layout(display="flex", flex_flow="row wrap", justify_content="space-between"))
         header = W.HTML(f'<p style="margin:0 0 6px;color:#444">{escape(self.intro)}</p>' if self.intro else "")
         display(W.VBox([header, toolbar, self.status, body]))

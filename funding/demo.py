@@ -172,8 +172,8 @@ def _time(session: Session, pick: random.Random, project: Project, ambition: flo
 
 def _outcomes(session: Session, pick: random.Random, today: date, initiator: CurrentUser,
               approver: CurrentUser) -> None:
-    """What succeeded projects achieved: the initiator reports an outcome of the theme a month or more after the
-    close and the board verifies most (one report of six is left open, one of twelve rejected)."""
+    """What succeeded projects achieved: after the close the initiator reports an outcome of the theme about every
+    quarter, and the board verifies most of the reports."""
     kinds: dict[str, list[str]] = {}
     for example in EXAMPLE_TYPES:
         for theme in example.themes:
@@ -183,23 +183,34 @@ def _outcomes(session: Session, pick: random.Random, today: date, initiator: Cur
                              .order_by(col(Project.deadline), col(Project.id))).all()
     reached = progress(session, project_ids=[project.id for project in succeeded])
     for project in succeeded:
-        reported_on = project.deadline + timedelta(days=pick.randint(30, 120))
-        if reported_on >= today:
-            continue
         code = pick.choice(kinds[project.theme.value])
-        worth = reached[project.id].raised_cents * pick.uniform(0.8, 4.0) / 0.6  # aiming at ratios around 0.8-4
-        quantity = Decimal(max(1, round(worth / proxies[code])))
-        with _at(reported_on):
-            report = report_outcome(session, project_id=project.id, user=initiator, data=OutcomeIn(
-                outcome_type=code, quantity=quantity, period_start=project.deadline, period_end=reported_on,
-                evidence="Presentielijsten, foto's en een verslag van de bewonersavond"))
-        decided_on = reported_on + timedelta(days=pick.randint(3, 20))
-        chance = pick.random()
-        if decided_on >= today or chance < 1 / 6:
-            continue
-        with _at(decided_on):
-            decide_outcome(session, outcome_id=report.id, user=approver, verify=chance >= 1 / 12 + 1 / 6,
-                           reason=None if chance >= 1 / 12 + 1 / 6 else "Geen bewijs bijgevoegd")
+        since = project.deadline
+        for _quarter in range(4):  # a report about every three months after the close, while there is time
+            reported_on = since + timedelta(days=pick.randint(60, 120))
+            if reported_on >= today:
+                break
+            worth = reached[project.id].raised_cents * pick.uniform(0.3, 1.5) / 0.6  # ratios of about 0.8-4 a year
+            _report(session, pick, project, code, Decimal(max(1, round(worth / proxies[code]))), since,
+                    reported_on, today, initiator, approver)
+            since = reported_on
+
+
+def _report(session: Session, pick: random.Random, project: Project, code: str, quantity: Decimal, since: date,
+            reported_on: date, today: date, initiator: CurrentUser, approver: CurrentUser) -> None:
+    """One outcome report over [since, reported_on]; the board verifies most a few days later, leaves one of six
+    open and rejects one of twelve."""
+    with _at(reported_on):
+        report = report_outcome(session, project_id=project.id, user=initiator, data=OutcomeIn(
+            outcome_type=code, quantity=quantity, period_start=since, period_end=reported_on,
+            evidence="Presentielijsten, foto's en een verslag van de bewonersavond"))
+    decided_on = reported_on + timedelta(days=pick.randint(3, 20))
+    chance = pick.random()
+    if decided_on >= today or chance < 1 / 6:
+        return
+    verify = chance >= 1 / 6 + 1 / 12
+    with _at(decided_on):
+        decide_outcome(session, outcome_id=report.id, user=approver, verify=verify,
+                       reason=None if verify else "Geen bewijs bijgevoegd")
 
 
 def _run_refunds(session: Session) -> None:

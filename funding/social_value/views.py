@@ -135,7 +135,7 @@ def project_social_value(session: Session, *, project_id: uuid.UUID, at: date | 
                    simulated=False)
 
 
-def simulate(session: Session, *, data: SimulateIn, viewer: CurrentUser) -> SocialValuePublic:
+def simulate(session: Session, *, data: SimulateIn, viewer: CurrentUser | None) -> SocialValuePublic:
     """The statement with other assumptions, compared with the real peers; nothing is written."""
     for code in data.overrides.outcome_types:
         if not any(kind.code == code for kind in outcome_types(session)):

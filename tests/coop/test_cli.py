@@ -115,7 +115,8 @@ def test_db_upgrade_creates_schema_and_chart(db_url: str, engine) -> None:
     with Session(engine) as session:
         codes = set(session.exec(select(Account.code)).all())
     assert codes == {spec.code.value for spec in CHART}
-    assert "16 ledger accounts, 2 share classes and 2 subscription tiers added" in result.output
+    assert ("16 ledger accounts, 2 share classes, 2 subscription tiers and 11 example outcome types added"
+            in result.output)
 
 
 def test_db_upgrade_twice_is_harmless(db_url: str, engine) -> None:
@@ -123,7 +124,7 @@ def test_db_upgrade_twice_is_harmless(db_url: str, engine) -> None:
 
     again = ok(kracht("db", "upgrade"))
 
-    assert "0 ledger accounts, 0 share classes and 0 subscription tiers added" in again.output
+    assert "0 ledger accounts, 0 share classes, 0 subscription tiers and 0 example outcome types added" in again.output
     assert count(engine, Account) == 16
 
 

@@ -35,10 +35,12 @@ from coop.ledger.chart import AccountCode
 from coop.ledger.queries import balance
 from coop.members.importer import import_members
 from coop.members.models import MemberKind
-from dashboards import queries
+from dashboards import labels, queries, social_value
 from dashboards.page import preset_period
-from dashboards.queries import Selection
+from dashboards.queries import EVERYTHING, Selection
 from funding.projects.models import Theme
+from funding.social_value.series import social_value_indexes
+from funding.social_value.views import project_social_value
 from tests.conftest import IN_CI
 from tests.demo_db import Demo
 from tests.support import free_port
@@ -245,6 +247,40 @@ def test_finance_page_shows_the_balance_sheet_of_the_chosen_date(dashboards_url:
     choose(page, "Periode", "Vorig jaar")
 
     wait_for(page, f"plots.some(p => p.title === 'Balans per 31 dec {TODAY.year - 1}')")
+
+
+def test_social_value_page_draws_the_index_the_ranking_and_recomputes_with_the_sliders(
+        dashboards_url: str, page: Any, sqlite_demo: Demo, tmp_path: Path) -> None:
+    with Session(sqlite_demo.reader) as session:
+        rows = social_value.ranked(session, TODAY, EVERYTHING)
+        lines = sum(1 for index in social_value_indexes(session, start=PERIOD.start, end=PERIOD.end).values()
+                    if index.points)
+        first = rows[0].value.project
+        own = project_social_value(session, project_id=first.id, at=TODAY, viewer=None)
+        themed = social_value.ranked(session, TODAY, Selection(theme=Theme(first.theme)))
+
+    open_dashboard(page, dashboards_url, "socialvalue")
+
+    assert plots(page)["Maatschappelijke AEX (index, eerste maand = 100)"]["traces"] == lines > 1
+    assert page.get_attribute('.kracht-table[data-table="ranking"]', "data-rows") == str(len(rows))
+    assert page.get_attribute(".kracht-whatif", "data-ratio") == str(own.sroi_ratio)
+    assert page.inner_text(".kracht-whatif-ratio") == f"{own.sroi_ratio:.2f}".replace(".", ",")
+    shown = page.evaluate(KEY_FIGURES)
+    assert shown["social_value"]["value"] == sum(row.value.result.present_value_cents for row in rows)
+    screenshot(page, tmp_path / "socialvalue.png")
+
+    handle = page.locator(".widget-slider", has_text="Deadweight").locator(".noUi-handle")
+    handle.focus()
+    handle.press("End")  # all of it would have happened anyway: nothing is the project's
+
+    page.wait_for_function("() => document.querySelector('.kracht-whatif').dataset.ratio === '0.0'")
+    assert page.get_attribute(".kracht-whatif", "data-own-ratio") == str(own.sroi_ratio)
+    screenshot(page, tmp_path / "socialvalue-what-if.png")
+
+    choose(page, "Thema", labels.THEMES[first.theme])
+
+    page.wait_for_function(f"() => document.querySelector('.kracht-table[data-table=\"ranking\"]')"
+                           f".dataset.rows === '{len(themed)}'")
 
 
 def trial_balance(demo: Demo, start: date, end: date) -> dict[str, dict[str, int]]:

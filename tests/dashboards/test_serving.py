@@ -146,13 +146,15 @@ def test_every_page_draws_every_section_as_the_read_only_role(read_only_url: str
 
 
 def test_notebooks_are_thin() -> None:
-    assert [p.stem for p in NOTEBOOKS] == ["finance", "funding", "index", "membership", "subscriptions"]
+    assert [p.stem for p in NOTEBOOKS] == ["finance", "funding", "index", "membership", "socialvalue",
+                                           "subscriptions"]
     for notebook_path in NOTEBOOKS:
         code = "\n".join(cell.source for cell in nbformat.read(notebook_path, as_version=4).cells
                          if cell.cell_type == "code")
         imports = {line for line in code.splitlines() if line.startswith(("import ", "from "))}
         assert imports <= {"from dashboards import figures, key_figures, queries",
-                           "from dashboards import figures, key_figures", "from dashboards.page import Dashboard"}
+                           "from dashboards import figures, key_figures", "from dashboards import social_value",
+                           "from dashboards.page import Dashboard"}
         for forbidden in ("select(", "execute(", "sqlalchemy", "os.environ", "for ", "go.", "def "):
             assert forbidden not in code, f"{notebook_path.name} does more than wire widgets: {forbidden}"
         assert code.rstrip().endswith("page.show()")
