@@ -91,6 +91,7 @@ class Section:
     wide: bool
     controls: W.Widget | None = None
     output: W.Output = field(default_factory=W.Output)
+    failed: bool = False  # at its last drawing
 
 
 class Browser(anywidget.AnyWidget):
@@ -266,7 +267,9 @@ class Dashboard:
         began = time.perf_counter()
         with Session(self.engine) as session:
             view = View(session=session, period=self.period, selection=self.selection, settings=self.settings)
-            failures = sum(not self._draw(section, view) for section in sections)
+            for section in sections:
+                section.failed = not self._draw(section, view)
+        failures = sum(section.failed for section in self.sections)
         moment = utc_now().astimezone(AMSTERDAM)
         self.status.value = (f'<span class="kracht-updated" data-failures="{failures}" '
                              f'data-visit="{self.browser.visits}" style="color:#555">'

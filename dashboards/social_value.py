@@ -144,7 +144,7 @@ class WhatIf(W.VBox):
                      for bp in range(0, 1_001, 25)])
         self.sliders = (self.deadweight, self.attribution, self.hour_rate, self.discount)
         self._start: dict[str, int] = {}  # the sliders' values for the chosen project's own statement
-        self._for: str | None = None
+        self._for: tuple[str, date] | None = None  # the project and date the sliders started at
         self._quiet = False
         super().__init__([self.project, W.HBox(list(self.sliders), layout=W.Layout(flex_flow="row wrap"))])
         for widget in (self.project, *self.sliders):
@@ -169,7 +169,7 @@ class WhatIf(W.VBox):
             finally:
                 self._quiet = False
 
-    def _start_at(self, statement: SocialValuePublic) -> None:
+    def _start_at(self, statement: SocialValuePublic, at: date) -> None:
         """Put the sliders where the project's own statement stands."""
         first = statement.lines[0].assumptions if statement.lines else None
         start = {"deadweight": first.deadweight_bp // 100 if first else 0,
@@ -182,7 +182,7 @@ class WhatIf(W.VBox):
                 getattr(self, name).value = value
         finally:
             self._quiet = False
-        self._start, self._for = start, str(statement.project_id)
+        self._start, self._for = start, (str(statement.project_id), at)
 
     def overrides(self) -> Overrides:
         """The sliders the reader moved, as what-if overrides."""
@@ -200,8 +200,8 @@ class WhatIf(W.VBox):
             return '<p class="kracht-whatif-empty">Kies een periode of filter met geverifieerde uitkomsten.</p>'
         project_id = uuid.UUID(self.project.value)
         own = project_social_value(view.session, project_id=project_id, at=view.at, viewer=None)
-        if self._for != self.project.value:
-            self._start_at(own)
+        if self._for != (self.project.value, view.at):  # another project, or other versions in force
+            self._start_at(own, view.at)
         what_if = simulate(view.session, viewer=None,
                            data=SimulateIn(project_id=project_id, at=view.at, overrides=self.overrides()))
         return what_if_html(own, what_if)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlmodel import Session, col
 
+from coop.core.clock import AMSTERDAM
 from coop.core.money import format_eur
 from coop.exports.checks import Check, register_check
 from coop.exports.reports import Report, Year, columns, register_report
@@ -152,8 +153,8 @@ def social_value_rows(session: Session, year: Year) -> Iterator[Sequence[Any]]:
             decided = found.report.decided_at
             yield (str(project.id), project.title, project.municipality_code, project.theme.value,
                    str(found.report.id), found.kind.code, str(quantity_of(found.report)),
-                   decided.date() if decided else None, found.kind.avoided_public_cost, line.value_cents,
-                   line.net_cents, line.present_value_cents, valuation.valid_from, valuation.source,
+                   decided.astimezone(AMSTERDAM).date() if decided else None, found.kind.avoided_public_cost,
+                   line.value_cents, line.net_cents, line.present_value_cents, valuation.valid_from, valuation.source,
                    found.version.example, valuation.deadweight_bp, valuation.attribution_bp,
                    valuation.displacement_bp, valuation.duration_years, valuation.drop_off_bp,
                    line.rates.discount_rate_bp, line.rates.hour_rate_cents, line.rates.valid_from,

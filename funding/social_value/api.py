@@ -17,9 +17,10 @@ from coop.auth.dependencies import CurrentUserDep, OptionalUserDep, require_role
 from coop.auth.models import Role
 from coop.auth.schemas import CurrentUser
 from coop.core.db import SessionDep
-from funding.projects.models import Theme
 from funding.social_value import series, service, views
 from funding.social_value.schemas import (
+    FIRST_DAY,
+    LAST_DAY,
     AvoidedCostsPublic,
     FundedValuesPublic,
     IndexPublic,
@@ -34,11 +35,17 @@ from funding.social_value.schemas import (
     SocialValuePublic,
     ValuationIn,
     ValuationPublic,
+    optional_day,
+    optional_theme,
 )
 
 router = APIRouter(tags=["social value"])
 Board = Annotated[CurrentUser, Depends(require_roles(Role.BOARD))]
-At = Annotated[date | None, Query(description="the statement's date (YYYY-MM-DD); today by default")]
+At = Annotated[date | None, Query(ge=FIRST_DAY, le=LAST_DAY,
+                                  description="the statement's date (YYYY-MM-DD); today by default")]
+ROUNDING = ("Computed exactly on fractions; each line's gross, net and present value is rounded once, half to even, "
+            "to whole cents; totals are the sums of the lines; sroi_ratio = present value / inputs, two decimals "
+            "(null without inputs).")
 
 
 @router.get("/outcome-types", response_model=list[OutcomeTypePublic])
@@ -100,7 +107,7 @@ def reject(session: SessionDep, user: Board, outcome_id: uuid.UUID, body: Outcom
     return views.outcome_public(session, report=decided)
 
 
-@router.get("/projects/{project_id}/social-value", response_model=SocialValuePublic)
+@router.get("/projects/{project_id}/social-value", response_model=SocialValuePublic, description=ROUNDING)
 def project_value(session: SessionDep, viewer: OptionalUserDep, project_id: uuid.UUID,
                   at: At = None) -> SocialValuePublic:
     """A project's inputs, verified outcomes valued with the assumptions in force on `at`, its SROI ratio and its
@@ -108,18 +115,20 @@ def project_value(session: SessionDep, viewer: OptionalUserDep, project_id: uuid
     return views.project_social_value(session, project_id=project_id, at=at, viewer=viewer)
 
 
-@router.post("/social-value/simulate", response_model=SocialValuePublic)
+@router.post("/social-value/simulate", response_model=SocialValuePublic, description=ROUNDING)
 def simulate(session: SessionDep, user: Board, body: SimulateIn) -> SocialValuePublic:
     """What-if: the statement with other assumptions; nothing is stored (board)."""
     return views.simulate(session, data=body, viewer=user)
 
 
 @router.get("/social-value/index", response_model=IndexPublic)
-def index(session: SessionDep, theme: Theme | None = None,
-          start: Annotated[date | None, Query(alias="from")] = None,
-          end: Annotated[date | None, Query(alias="to")] = None) -> IndexPublic:
-    """The monthly social value index, per theme or overall (public, for partners to follow)."""
-    return series.social_value_index(session, theme=theme, start=start, end=end)
+def index(session: SessionDep, theme: Annotated[str, Query(max_length=40)] = "",
+          start: Annotated[str, Query(alias="from", max_length=10)] = "",
+          end: Annotated[str, Query(alias="to", max_length=10)] = "") -> IndexPublic:
+    """The monthly social value index, per theme or overall (public, for partners to follow); an empty parameter
+    means all themes, from the first month, to today."""
+    return series.social_value_index(session, theme=optional_theme(theme), start=optional_day(start, "from"),
+                                     end=optional_day(end, "to"))
 
 
 @router.get("/social-value/avoided-public-costs", response_model=AvoidedCostsPublic)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, and_, col, func, or_, select
 
 from coop.core.clock import AMSTERDAM
 from funding.funds.models import Grant, GrantStatus, Match
@@ -17,6 +17,7 @@ from funding.funds.queries import condition_met
 from funding.pledges.models import Pledge, PledgeKind, PledgeStatus
 from funding.pledges.queries import progress
 from funding.projects.models import Project
+from funding.projects.queries import PUBLISHED
 from funding.social_value.models import OutcomeReport, OutcomeStatus, OutcomeType, OutcomeValuation, SocialValueRates
 
 
@@ -70,7 +71,8 @@ def verified_outcomes(session: Session, *, before: datetime, since: datetime | N
     """Outcomes verified in [since, before), oldest decision first, optionally of some projects or one theme."""
     query = (select(OutcomeReport, Project.theme, Project.municipality_code)
              .join(Project, col(Project.id) == col(OutcomeReport.project_id))
-             .where(OutcomeReport.status == OutcomeStatus.VERIFIED, col(OutcomeReport.decided_at) < before))
+             .where(OutcomeReport.status == OutcomeStatus.VERIFIED, col(OutcomeReport.decided_at) < before,
+                    col(Project.status).in_(PUBLISHED)))
     if since is not None:
         query = query.where(col(OutcomeReport.decided_at) >= since)
     if project_ids is not None:
@@ -97,12 +99,13 @@ class InputTotals:
         return self.paid_pledges_cents + self.matched_cents + self.granted_cents
 
 
-# (input, pledge kind, status that counts, what is summed, when it arrived)
-_PLEDGED_INPUTS: list[tuple[str, PledgeKind, PledgeStatus, Any, Any]] = [
-    ("paid_pledges_cents", PledgeKind.MONEY, PledgeStatus.PAID, Pledge.amount_cents, Pledge.paid_at),
-    ("minutes", PledgeKind.TIME, PledgeStatus.DELIVERED, Pledge.delivered_minutes, Pledge.delivered_at),
-    ("materials_cents", PledgeKind.MATERIALS, PledgeStatus.PLEDGED, Pledge.value_cents, Pledge.created_at),
-]
+# Money pledges that were paid, whatever happened to them later (a refund or a gift to a fund closes them).
+PAID_ONCE = (PledgeStatus.PAID, PledgeStatus.REFUND_PENDING, PledgeStatus.REFUNDED, PledgeStatus.DONATED)
+
+
+def _still_in(closed: Any, before: datetime) -> Any:
+    """Not yet closed (refunded, withdrawn, released) before `before`."""
+    return or_(col(closed).is_(None), col(closed) >= before)
 
 
 def _sum_by_project(session: Session, model: Any, amount: Any, *conditions: Any) -> list[tuple[uuid.UUID, int]]:
@@ -113,19 +116,32 @@ def _sum_by_project(session: Session, model: Any, amount: Any, *conditions: Any)
 
 
 def inputs(session: Session, *, project_ids: Iterable[uuid.UUID], before: datetime) -> dict[uuid.UUID, InputTotals]:
-    """Each project's inputs that arrived before `before` and stayed: paid (not refunded) money pledges, standing
-    matches and counted grants, delivered hours and materials not withdrawn; every id gets an entry."""
+    """Each project's inputs as they stood just before `before`: money pledges paid and not yet refunded, matches
+    made and not yet released, counted grants, hours delivered and materials not yet withdrawn; every id gets an
+    entry (the same answer for a past date today as on that date)."""
     ids = list(project_ids)
     if not ids:
         return {}
     totals: dict[uuid.UUID, dict[str, int]] = {pid: {} for pid in ids}
-    for name, kind, status, amount, moment in _PLEDGED_INPUTS:
-        for project_id, cents in _sum_by_project(session, Pledge, amount, col(Pledge.project_id).in_(ids),
-                                                 Pledge.kind == kind, Pledge.status == status, col(moment) < before):
+    mine = col(Pledge.project_id).in_(ids)
+    for name, rows in (
+        ("paid_pledges_cents", _sum_by_project(
+            session, Pledge, Pledge.amount_cents, mine, Pledge.kind == PledgeKind.MONEY,
+            col(Pledge.status).in_(PAID_ONCE), col(Pledge.paid_at) < before,
+            _still_in(Pledge.closed_at, before))),
+        ("minutes", _sum_by_project(
+            session, Pledge, Pledge.delivered_minutes, mine, Pledge.kind == PledgeKind.TIME,
+            Pledge.status == PledgeStatus.DELIVERED, col(Pledge.delivered_at) < before)),
+        ("materials_cents", _sum_by_project(
+            session, Pledge, Pledge.value_cents, mine, Pledge.kind == PledgeKind.MATERIALS,
+            col(Pledge.status).in_([PledgeStatus.PLEDGED, PledgeStatus.WITHDRAWN]), col(Pledge.created_at) < before,
+            _still_in(Pledge.closed_at, before))),
+        ("matched_cents", _sum_by_project(
+            session, Match, Match.amount_cents, col(Match.project_id).in_(ids), col(Match.created_at) < before,
+            or_(col(Match.status).in_(STANDING_MATCHES), col(Match.settled_at) >= before))),
+    ):
+        for project_id, cents in rows:
             totals[project_id][name] = cents
-    for project_id, cents in _sum_by_project(session, Match, Match.amount_cents, col(Match.project_id).in_(ids),
-                                             col(Match.status).in_(STANDING_MATCHES), col(Match.created_at) < before):
-        totals[project_id]["matched_cents"] = cents
     for grant in counted_grants(session, project_ids=ids, before=before):
         found = totals[grant.project_id]
         found["granted_cents"] = found.get("granted_cents", 0) + grant.amount_cents
@@ -134,22 +150,24 @@ def inputs(session: Session, *, project_ids: Iterable[uuid.UUID], before: dateti
 
 def counted_grants(session: Session, *, project_ids: list[uuid.UUID], before: datetime,
                    fund_id: uuid.UUID | None = None) -> list[Grant]:
-    """Grants approved before `before` that count for their project (payable, or their condition is met)."""
-    query = select(Grant).where(col(Grant.project_id).in_(project_ids),
-                                col(Grant.status).in_([GrantStatus.APPROVED, GrantStatus.PAYABLE]),
-                                col(Grant.decided_at) < before)
+    """Grants approved before `before` and not released back to the fund by then that count for their project
+    (payable, or the crowd meets their condition; judged on the crowd's progress now)."""
+    query = select(Grant).where(col(Grant.project_id).in_(project_ids), col(Grant.decided_at) < before,
+                                or_(col(Grant.status).in_([GrantStatus.APPROVED, GrantStatus.PAYABLE]),
+                                    and_(Grant.status == GrantStatus.RELEASED, col(Grant.settled_at) >= before)))
     if fund_id is not None:
         query = query.where(Grant.fund_id == fund_id)
     found = list(session.exec(query).all())
     crowd = progress(session, project_ids={grant.project_id for grant in found})
     return [grant for grant in found
-            if grant.status is GrantStatus.PAYABLE or condition_met(grant, crowd[grant.project_id])]
+            if grant.status is not GrantStatus.APPROVED or condition_met(grant, crowd[grant.project_id])]
 
 
 def fund_contributions(session: Session, *, fund_id: uuid.UUID, before: datetime) -> dict[uuid.UUID, int]:
     """Cents a fund put into each project before `before`: its standing matches and counted grants."""
     totals = dict(_sum_by_project(session, Match, Match.amount_cents, Match.fund_id == fund_id,
-                                  col(Match.status).in_(STANDING_MATCHES), col(Match.created_at) < before))
+                                  col(Match.created_at) < before,
+                                  or_(col(Match.status).in_(STANDING_MATCHES), col(Match.settled_at) >= before)))
     funded = session.exec(select(Grant.project_id).where(Grant.fund_id == fund_id).distinct()).all()
     for grant in counted_grants(session, project_ids=list(funded), before=before, fund_id=fund_id):
         totals[grant.project_id] = totals.get(grant.project_id, 0) + grant.amount_cents
@@ -159,15 +177,15 @@ def fund_contributions(session: Session, *, fund_id: uuid.UUID, before: datetime
 def pledger_contributions(session: Session, *, email: str, before: datetime) -> dict[uuid.UUID, int]:
     """Cents one pledger (by e-mail) paid into each project before `before` and did not get back."""
     return dict(_sum_by_project(session, Pledge, Pledge.amount_cents, Pledge.email == email.lower(),
-                                Pledge.kind == PledgeKind.MONEY, Pledge.status == PledgeStatus.PAID,
-                                col(Pledge.paid_at) < before))
+                                Pledge.kind == PledgeKind.MONEY, col(Pledge.status).in_(PAID_ONCE),
+                                col(Pledge.paid_at) < before, _still_in(Pledge.closed_at, before)))
 
 
 def projects_with_verified_outcomes(session: Session, *, before: datetime, theme: str | None = None) -> list[Project]:
     """Projects (of a theme) with at least one outcome verified before `before`, by municipality and title."""
     verified = (select(OutcomeReport.project_id)
                 .where(OutcomeReport.status == OutcomeStatus.VERIFIED, col(OutcomeReport.decided_at) < before))
-    query = select(Project).where(col(Project.id).in_(verified))
+    query = select(Project).where(col(Project.id).in_(verified), col(Project.status).in_(PUBLISHED))
     if theme is not None:
         query = query.where(Project.theme == theme)
     return list(session.exec(query.order_by(col(Project.municipality_code), col(Project.title),

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StrictBool, StrictInt
 
+from coop.core.errors import InvalidInput
 from funding.projects.models import Theme
 from funding.social_value.models import OutcomeStatus
 
@@ -26,6 +27,33 @@ Cents = Annotated[StrictInt, Field(ge=0, le=10**13)]
 Code = Annotated[str, Field(min_length=2, max_length=60, pattern=r"^[a-z][a-z0-9_]*$")]
 
 
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)  # the dates a statement or series may ask for
+Day = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]
+
+
+def optional_theme(text: str) -> Theme | None:
+    """A query's theme: empty is every theme, anything else must be one."""
+    if not text:
+        return None
+    try:
+        return Theme(text)
+    except ValueError:
+        raise InvalidInput(f"no theme {text!r}", field="theme") from None
+
+
+def optional_day(text: str, field: str) -> date | None:
+    """A query's date (YYYY-MM-DD, 2000 to 2100); empty is none."""
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("a date is written YYYY-MM-DD", field=field) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidInput(f"a date from {FIRST_DAY} to {LAST_DAY}", field=field)
+    return day
+
+
 class Strict(BaseModel):
     """A request body: unknown fields are refused, so a typo in an assumption is not silently ignored."""
 
@@ -37,7 +65,7 @@ class ValuationIn(Strict):
 
     value_cents: Cents
     source: str = Field(min_length=2, max_length=500)
-    valid_from: date
+    valid_from: Day
     deadweight_bp: BasisPoints = 0
     attribution_bp: BasisPoints = 0
     displacement_bp: BasisPoints = 0
@@ -80,7 +108,7 @@ class RatesIn(Strict):
 
     hour_rate_cents: Cents
     discount_rate_bp: BasisPoints
-    valid_from: date
+    valid_from: Day
     source: str = Field(default="aanname", min_length=2, max_length=500)
 
 
@@ -96,8 +124,8 @@ class OutcomeIn(Strict):
 
     outcome_type: Code
     quantity: Quantity
-    period_start: date
-    period_end: date
+    period_start: Day
+    period_end: Day
     evidence: str = Field(min_length=2, max_length=5000)
 
 
@@ -222,7 +250,7 @@ class SimulateIn(Strict):
     """A project's statement with other assumptions; nothing is stored."""
 
     project_id: uuid.UUID
-    at: date | None = None
+    at: Day | None = None
     overrides: Overrides = Field(default_factory=Overrides)
 
 
@@ -271,7 +299,8 @@ class FundedValuePublic(BaseModel):
     present_value_cents: int  # the project's PV x share, half to even
     sroi_ratio: float | None
     rates_valid_from: date
-    outcome_types: list[str]  # the outcomes (and so the assumptions) it rests on
+    outcome_types: list[str]  # the outcomes it rests on ...
+    assumptions: list[Assumptions]  # ... and the assumptions (and versions) each of its lines used
 
 
 class FundedValuesPublic(BaseModel):

@@ -18,7 +18,7 @@ from coop.core.clock import today_amsterdam, utc_now
 from coop.core.db import get_row
 from coop.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from funding.projects.queries import PUBLISHED
-from funding.projects.service import ensure_project_access, get_project
+from funding.projects.service import get_project
 from funding.social_value.models import OutcomeReport, OutcomeStatus, OutcomeType, OutcomeValuation, SocialValueRates
 from funding.social_value.queries import outcome_type_by_code, outcome_types, rates_versions
 from funding.social_value.schemas import OutcomeIn, OutcomeTypeIn, RatesIn, ValuationIn
@@ -46,6 +46,8 @@ def _add(session: Session, row: object, *, clash: str, field: str) -> None:
 def create_outcome_type(session: Session, *, data: OutcomeTypeIn, actor_id: uuid.UUID | None,
                         example: bool = False) -> OutcomeType:
     """A new outcome type with its first valuation (board); the code is its name for good."""
+    if not example:
+        _from_today(data.valid_from)
     if outcome_type_by_code(session, data.code) is not None:
         raise Conflict(f"an outcome type {data.code!r} already exists", field="code")
     kind = OutcomeType(code=data.code, name=data.name, name_en=data.name_en, unit=data.unit,
@@ -59,11 +61,19 @@ def create_outcome_type(session: Session, *, data: OutcomeTypeIn, actor_id: uuid
     return kind
 
 
+def _from_today(valid_from: date) -> None:
+    """A new version starts today or later: statements already made (and the index) are never rewritten."""
+    if valid_from < today_amsterdam():
+        raise InvalidInput("a new version starts today or later; what was reported before keeps its assumptions",
+                           field="valid_from")
+
+
 def add_valuation(session: Session, *, code: str, data: ValuationIn, actor_id: uuid.UUID) -> OutcomeValuation:
     """A new version of a type's valuation from `valid_from` on (board); earlier statements keep theirs."""
     kind = outcome_type_by_code(session, code)
     if kind is None:
         raise NotFound(f"no outcome type {code!r}", field="code")
+    _from_today(data.valid_from)
     version = _valuation(kind.id, data, actor_id)
     _add(session, version, clash=f"{code!r} already has a version from {data.valid_from}", field="valid_from")
     record(session, action="outcome_type.valued", object_type="outcome_type", object_id=kind.id, actor_id=actor_id,
@@ -74,6 +84,8 @@ def add_valuation(session: Session, *, code: str, data: ValuationIn, actor_id: u
 def set_rates(session: Session, *, data: RatesIn, actor_id: uuid.UUID | None,
               example: bool = False) -> SocialValueRates:
     """A new version of the hour rate and the discount rate from `valid_from` on (board)."""
+    if not example:
+        _from_today(data.valid_from)
     version = SocialValueRates(**data.model_dump(), example=example, created_by=actor_id)
     _add(session, version, clash=f"the rates already have a version from {data.valid_from}", field="valid_from")
     record(session, action="social_value.rates", object_type="social_value_rates", object_id=version.id,
@@ -82,9 +94,10 @@ def set_rates(session: Session, *, data: RatesIn, actor_id: uuid.UUID | None,
 
 
 def report_outcome(session: Session, *, project_id: uuid.UUID, data: OutcomeIn, user: CurrentUser) -> OutcomeReport:
-    """The project's initiator (or the board) reports an outcome; it counts once someone else verified it."""
+    """The project's initiator reports an outcome; it counts once a board member verified it."""
     project = get_project(session, project_id=project_id)
-    ensure_project_access(session, project=project, user=user)
+    if user.id != project.initiator_id:
+        raise Forbidden("only the project's initiator reports its outcomes")
     if project.status not in PUBLISHED:
         raise Conflict("outcomes are reported for projects that went live", field="project_id")
     kind = outcome_type_by_code(session, data.outcome_type)
@@ -120,8 +133,8 @@ def decide_outcome(session: Session, *, outcome_id: uuid.UUID, user: CurrentUser
     report = get_row(session, OutcomeReport, outcome_id, for_update=True)
     if report is None:
         raise NotFound("no such outcome", field="outcome_id")
-    if report.reported_by == user.id:
-        raise Forbidden("four eyes: who reported an outcome does not verify or reject it")
+    if user.id in (report.reported_by, get_project(session, project_id=report.project_id).initiator_id):
+        raise Forbidden("four eyes: who reported an outcome, or runs the project, does not verify or reject it")
     if report.status is not OutcomeStatus.REPORTED:
         raise Conflict(f"this outcome was already {report.status.value}", field="outcome_id")
     report.status = OutcomeStatus.VERIFIED if verify else OutcomeStatus.REJECTED

@@ -116,7 +116,7 @@ def _public(value: ProjectValue, peers: PeersPublic, *, simulated: bool) -> Soci
         municipality_code=value.project.municipality_code,
         inputs=InputsPublic(money_cents=totals.money_cents, paid_pledges_cents=totals.paid_pledges_cents,
                             matched_cents=totals.matched_cents, granted_cents=totals.granted_cents,
-                            hours=Decimal(totals.minutes) / 60, hour_rate_cents=result.rates.hour_rate_cents,
+                            hours=round(Decimal(totals.minutes) / 60, 2), hour_rate_cents=result.rates.hour_rate_cents,
                             hours_cents=result.hours_cents, materials_cents=totals.materials_cents),
         inputs_cents=result.inputs_cents, present_value_cents=result.present_value_cents,
         sroi_ratio=two_decimals(result.ratio), discount_rate_bp=result.rates.discount_rate_bp,
@@ -229,7 +229,9 @@ def _funded(session: Session, contributions: dict[uuid.UUID, int], at: date) -> 
             project_id=project.id, title=project.title, contributed_cents=cents, project_money_cents=money,
             share=float(share), present_value_cents=round(value.result.present_value_cents * share),
             sroi_ratio=two_decimals(value.result.ratio), rates_valid_from=value.rates.valid_from,
-            outcome_types=sorted({found.kind.code for found in value.valued})))
+            outcome_types=sorted({found.kind.code for found in value.valued}),
+            assumptions=[_line(found, line).assumptions for found, line in zip(value.valued, value.result.lines,
+                                                                                strict=True)]))
     return FundedValuesPublic(at=at, contributed_cents=sum(item.contributed_cents for item in projects),
                               present_value_cents=sum(item.present_value_cents for item in projects),
                               projects=projects)

@@ -263,10 +263,32 @@ def test_clashing_codes_and_versions_are_conflicts(client, session, auth_headers
     missing = client.post(f"{OUTCOME_TYPES}/bestaat_niet/versions", headers=board,
                           json={"value_cents": 1, "source": "aanname", "valid_from": "2027-01-01"})
     assert missing.status_code == 404
+    set_rates(client, board)
+    counts = rows(session)
     rates_again = client.put(RATES, headers=board, json={"hour_rate_cents": 1, "discount_rate_bp": 1,
-                                                        "valid_from": "2020-01-01"})  # the seeded version's day
+                                                        "valid_from": "2027-01-01"})
     assert rates_again.status_code == 409 and rates_again.json()["field"] == "valid_from"
     assert rows(session) == counts
+
+
+def test_a_version_never_starts_in_the_past(client, session, auth_headers) -> None:
+    _, board = board_pair(auth_headers)
+    outcome_type(client, board)
+    counts = rows(session)
+    with on(START):
+        for response in (
+            client.post(f"{OUTCOME_TYPES}/buurtmaaltijd/versions", headers=board,
+                        json={"value_cents": 1, "source": "aanname", "valid_from": "2027-02-28"}),
+            client.put(RATES, headers=board, json={"hour_rate_cents": 1, "discount_rate_bp": 1,
+                                                  "valid_from": "2027-02-28"}),
+            client.post(OUTCOME_TYPES, headers=board, json={
+                "code": "te_laat", "name": "Te laat", "unit": "stuk", "value_cents": 1, "source": "aanname",
+                "valid_from": "2027-02-28"}),
+        ):
+            assert response.status_code == 422 and response.json()["field"] == "valid_from", response.text
+        assert client.post(f"{OUTCOME_TYPES}/buurtmaaltijd/versions", headers=board, json={
+            "value_cents": 1, "source": "aanname", "valid_from": START.isoformat()}).status_code == 201
+    assert rows(session)["OutcomeValuation"] == counts["OutcomeValuation"] + 1
 
 
 def test_four_eyes_the_reporter_never_verifies_their_own_outcome(client, session, make_user, auth_headers) -> None:
@@ -281,16 +303,17 @@ def test_four_eyes_the_reporter_never_verifies_their_own_outcome(client, session
     with on(VERIFIED):
         own = client.post(f"/api/v1/outcomes/{made['id']}/verify", headers=initiator)
         assert own.status_code == 403 and own.headers["content-type"].startswith("application/problem+json")
-        both = headers_of(session, make_user(Role.INITIATOR, Role.BOARD))
-        by_board_member = client.post(f"/api/v1/projects/{project_id}/outcomes", headers=both, json={
-            "outcome_type": "buurtmaaltijd", "quantity": 1, "period_start": START.isoformat(),
-            "period_end": START.isoformat(), "evidence": "Zelf gezien"})
-        assert by_board_member.status_code == 201
-        counts = rows(session)
-        assert client.post(f"/api/v1/outcomes/{by_board_member.json()['id']}/verify", headers=both).status_code == 403
-        assert client.post(f"/api/v1/outcomes/{by_board_member.json()['id']}/reject", headers=both,
+    both = headers_of(session, make_user(Role.INITIATOR, Role.BOARD))  # a board member who runs a project
+    their_own = funded_project(client, both, board)
+    reported = report(client, both, their_own, quantity=1)
+    counts = rows(session)
+    with on(VERIFIED):
+        assert client.post(f"/api/v1/outcomes/{reported['id']}/verify", headers=both).status_code == 403
+        assert client.post(f"/api/v1/outcomes/{reported['id']}/reject", headers=both,
                            json={"reason": "Eigen melding"}).status_code == 403
-    assert rows(session) == counts
+        assert client.post(f"/api/v1/outcomes/{made['id']}/verify", headers=both).status_code == 200
+    assert rows(session)["OutcomeReport"] == counts["OutcomeReport"]
+    made = reported
     verify(client, board, made["id"])
     with on(VERIFIED):
         twice = client.post(f"/api/v1/outcomes/{made['id']}/verify", headers=board)
@@ -318,6 +341,8 @@ def test_who_may_do_what(client, session, auth_headers) -> None:
         made = client.post(f"/api/v1/projects/{project_id}/outcomes", headers=initiator, json=outcome).json()
         assert client.post(f"/api/v1/outcomes/{made['id']}/verify", headers=member).status_code == 403
         assert client.post(f"/api/v1/outcomes/{made['id']}/verify").status_code == 401
+        assert client.post(f"/api/v1/projects/{project_id}/outcomes", headers=board,
+                           json=outcome).status_code == 403  # the board verifies, the initiator reports
     # open to everyone: the assumptions, the statements and the index
     assert client.get(OUTCOME_TYPES).status_code == 200
     assert client.get(RATES).status_code == 200
@@ -338,3 +363,36 @@ def test_a_draft_project_has_no_public_statement(client, auth_headers) -> None:
             "outcome_type": "maaltijd_gered", "quantity": 1, "period_start": START.isoformat(),
             "period_end": START.isoformat(), "evidence": "Foto's"})
         assert outcome.status_code == 409
+
+
+def test_dates_out_of_range_and_empty_filters_are_answered_not_crashed(client, auth_headers) -> None:
+    initiator, board = board_pair(auth_headers)
+    set_rates(client, board)
+    project_id = funded_project(client, initiator, board)
+    for params in ({"at": "9999-12-31"}, {"at": "0001-01-01"}, {"at": "gisteren"}):
+        response = client.get(f"/api/v1/projects/{project_id}/social-value", params=params)
+        assert response.status_code == 422 and problem_field(response).endswith("at"), response.text
+    assert client.get("/api/v1/social-value/index?theme=&from=&to=").status_code == 200
+    for query, field in (("to=9999-12-31", "to"), ("from=2027-13-01", "from"), ("theme=geen", "theme")):
+        response = client.get(f"/api/v1/social-value/index?{query}")
+        assert response.status_code == 422 and response.json()["field"] == field, response.text
+    far = client.post("/api/v1/social-value/simulate", headers=board,
+                      json={"project_id": project_id, "at": "9999-12-31", "overrides": {}})
+    assert far.status_code == 422
+
+
+def test_a_past_statement_keeps_what_was_given_then_even_if_it_went_back_later(client, auth_headers) -> None:
+    initiator, board = board_pair(auth_headers)
+    set_rates(client, board)
+    project_id = funded_project(client, initiator, board)
+    with on(START + timedelta(days=1)):
+        given = client.post(f"/api/v1/projects/{project_id}/pledges", json={
+            "kind": "materials", "description": "Tien zakken potgrond", "value_cents": 4_500, "name": "Tuincentrum",
+            "email": "tuin@example.org"})
+        assert given.status_code == 201, given.text
+    with on(START + timedelta(days=5)):
+        pledge_id = given.json()["pledge"]["id"]
+        assert client.post(f"/api/v1/pledges/{pledge_id}/withdraw", headers=initiator).status_code == 200
+
+    assert statement(client, project_id, at=START + timedelta(days=2))["inputs"]["materials_cents"] == 4_500
+    assert statement(client, project_id, at=START + timedelta(days=6))["inputs"]["materials_cents"] == 0
