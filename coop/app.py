@@ -6,6 +6,7 @@ import logging
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from coop.audit.api import router as audit_router
@@ -23,11 +24,14 @@ from coop.payments.api import sandbox_router, webhooks_router
 from coop.shares.api import router as shares_router
 from coop.subscriptions import jobs as subscription_jobs  # noqa: F401  (registers the subscription jobs)
 from coop.subscriptions.api import router as subscriptions_router
+from coop.web.pages import STATIC
+from coop.web.pages import router as cooperative_pages
 from funding.funds.api import router as funds_router
 from funding.pledges import jobs as pledge_jobs  # noqa: F401  (registers the crowdfunding jobs)
 from funding.pledges.api import router as pledges_router
 from funding.projects.api import router as projects_router
 from funding.social_value.api import router as social_value_router
+from funding.web.pages import router as project_pages
 
 API_PREFIX = "/api/v1"
 
@@ -53,6 +57,9 @@ def create_app() -> FastAPI:
         api.include_router(router)
     app.include_router(api)
     app.include_router(sandbox_router)
+    app.include_router(cooperative_pages)
+    app.include_router(project_pages)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/healthz", tags=["health"], response_model=None)
     def healthz(session: SessionDep) -> dict[str, str] | JSONResponse:

@@ -22,7 +22,12 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
-PAGE_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'"
+# Forms post to this site, which may send the browser on to a provider's checkout (form-action covers redirects).
+CHECKOUTS = "https://checkout.stripe.com https://www.mollie.com"
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            f"frame-ancestors 'none'; form-action 'self' {CHECKOUTS}; base-uri 'none'")
+EMBED_CSP = "default-src 'self'; script-src 'none'; style-src 'self'; frame-ancestors *; base-uri 'none'"
+EMBEDS = "/embed/"  # the only pages another site may show in a frame
 
 
 class BodyTooLarge(HTTPException):
@@ -74,15 +79,20 @@ class HardeningMiddleware:
 
     def _security_headers(self, path: str) -> list[tuple[bytes, bytes]]:
         """No sniffing, no framing, no referrer; a strict CSP on the API (the docs load their own assets)."""
-        headers = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
-                   (b"referrer-policy", b"no-referrer")]
+        headers = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+        if path.startswith(EMBEDS):
+            headers.append((b"content-security-policy", EMBED_CSP.encode()))
+            return headers + self._hsts()
+        headers.append((b"x-frame-options", b"DENY"))
         if path.startswith("/api/"):
             headers.append((b"content-security-policy", API_CSP.encode()))
         elif not path.startswith(("/docs", "/redoc")):
             headers.append((b"content-security-policy", PAGE_CSP.encode()))
-        if self.hsts:
-            headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
-        return headers
+        return headers + self._hsts()
+
+    def _hsts(self) -> list[tuple[bytes, bytes]]:
+        """HTTPS only, in production."""
+        return [(b"strict-transport-security", b"max-age=31536000; includeSubDomains")] if self.hsts else []
 
     async def _too_large(self, send: Send) -> None:
         """413 as problem+json."""

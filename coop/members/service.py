@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from schwifty import IBAN
@@ -88,8 +89,10 @@ def add_fact(session: Session, *, member: Member, kind: FactKind, effective_on: 
     return fact
 
 
-def join(session: Session, *, data: JoinIn) -> tuple[Member, Payment]:
-    """A new applicant with a share order (the required share plus any asked for) and its payment."""
+def join(session: Session, *, data: JoinIn,
+         return_url: Callable[[Member], str] | None = None) -> tuple[Member, Payment]:
+    """A new applicant with a share order (the required share plus any asked for) and its payment (the payer
+    returns to `return_url(member)`, or the generic payment page)."""
     if not data.consent:
         raise InvalidInput("joining needs consent to the statutes, privacy statement and risk notice",
                            field="consent")
@@ -109,7 +112,7 @@ def join(session: Session, *, data: JoinIn) -> tuple[Member, Payment]:
     add_fact(session, member=member, kind=FactKind.APPLIED, effective_on=today_amsterdam())
     payment = create_payment(session, purpose=SHARE_ORDER, purpose_id=order.id, amount_cents=order.amount_cents,
                              description=shares.order_description(session, order_id=order.id),
-                             provider=data.provider,
+                             provider=data.provider, return_url=return_url(member) if return_url else None,
                              payer_email=member.email, payer_name=member.name)
     return member, payment
 

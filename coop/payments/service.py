@@ -62,6 +62,16 @@ class ProviderUnavailable(KrachtError):
     title = "Payment provider unavailable"
 
 
+def online_provider(settings: Settings | None = None) -> ProviderName:
+    """The provider the public pages send payers to: Mollie (iDEAL) or Stripe once configured, else the sandbox."""
+    settings = settings or get_settings()
+    if settings.mollie_api_key is not None:
+        return ProviderName.MOLLIE
+    if settings.stripe_api_key is not None:
+        return ProviderName.STRIPE
+    return ProviderName.SANDBOX
+
+
 def provider_for(session: Session, name: ProviderName, settings: Settings | None = None) -> PaymentProvider:
     """The provider called `name`, if it may be used here (the sandbox never in production)."""
     settings = settings or get_settings()

@@ -8,6 +8,7 @@ project); when it fails or is cancelled it is refunded through its own provider.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 
 from sqlmodel import Session
@@ -76,9 +77,10 @@ def get_pledge(session: Session, *, pledge_id: uuid.UUID, for_update: bool = Fal
     return pledge
 
 
-def make_pledge(session: Session, *, project_id: uuid.UUID, data: PledgeIn,
-                user_id: uuid.UUID | None = None) -> tuple[Pledge, Payment | None]:
-    """A pledge to a live project during its campaign; money pledges get a payment to complete."""
+def make_pledge(session: Session, *, project_id: uuid.UUID, data: PledgeIn, user_id: uuid.UUID | None = None,
+                return_url: Callable[[Pledge], str] | None = None) -> tuple[Pledge, Payment | None]:
+    """A pledge to a live project during its campaign; money pledges get a payment to complete (the payer
+    returns to `return_url(pledge)`, or the generic payment page)."""
     project = get_project(session, project_id=project_id)
     today = today_amsterdam()
     if project.status is not ProjectStatus.LIVE or not project.starts_on <= today <= project.deadline:
@@ -108,7 +110,8 @@ def make_pledge(session: Session, *, project_id: uuid.UUID, data: PledgeIn,
     if pledge.amount_cents is not None:
         payment = create_payment(session, purpose=PLEDGE, purpose_id=pledge.id, amount_cents=pledge.amount_cents,
                                  description=f"Bijdrage aan {project.title}"[:255], provider=data.provider,
-                                 payer_email=pledge.email, payer_name=pledge.name)
+                                 payer_email=pledge.email, payer_name=pledge.name,
+                                 return_url=return_url(pledge) if return_url else None)
         pledge.payment_id = payment.id
         session.add(pledge)
         session.flush()

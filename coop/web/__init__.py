@@ -1,0 +1,1 @@
+"""Public pages: server-rendered, working without JavaScript, on the same services as the API."""
