@@ -24,6 +24,7 @@ from coop.payments.api import sandbox_router, webhooks_router
 from coop.shares.api import router as shares_router
 from coop.subscriptions import jobs as subscription_jobs  # noqa: F401  (registers the subscription jobs)
 from coop.subscriptions.api import router as subscriptions_router
+from coop.web.account import router as account_pages
 from coop.web.pages import STATIC
 from coop.web.pages import router as cooperative_pages
 from funding.funds.api import router as funds_router
@@ -31,6 +32,7 @@ from funding.pledges import jobs as pledge_jobs  # noqa: F401  (registers the cr
 from funding.pledges.api import router as pledges_router
 from funding.projects.api import router as projects_router
 from funding.social_value.api import router as social_value_router
+from funding.web.account import router as pledge_account
 from funding.web.pages import router as project_pages
 
 API_PREFIX = "/api/v1"
@@ -59,6 +61,8 @@ def create_app() -> FastAPI:
     app.include_router(sandbox_router)
     app.include_router(cooperative_pages)
     app.include_router(project_pages)
+    app.include_router(account_pages)
+    app.include_router(pledge_account)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/healthz", tags=["health"], response_model=None)

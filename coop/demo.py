@@ -90,7 +90,19 @@ def seed_demo(session: Session, *, settings: Settings, members: int = DEMO_MEMBE
     if imported.imported:
         board = user_by_email(session, email=f"board@{DEMO_DOMAIN}")
         report.leavers = _demo_leavers(session, today=today_amsterdam(), board_id=board.id if board else None)
+        _link_demo_member(session)
     return report
+
+
+def _link_demo_member(session: Session) -> None:
+    """The demo member's sign-in is the first person who is still a member, so "my page" has something to show."""
+    user = user_by_email(session, email=f"member@{DEMO_DOMAIN}")
+    for member, status, _ in members_with_status(session, at=today_amsterdam()):
+        if user is not None and member.kind is MemberKind.PERSON and status is MemberStatus.ACTIVE:
+            member.user_id = user.id
+            session.add(member)
+            session.flush()
+            return
 
 
 def _demo_leavers(session: Session, *, today: date, board_id: uuid.UUID | None) -> int:

@@ -10,6 +10,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from funding.pledges.models import Pledge, PledgeKind, PledgeStatus
+from funding.projects.models import Project
 
 COUNTED_TIME = (PledgeStatus.PLEDGED, PledgeStatus.CONFIRMED, PledgeStatus.DELIVERED)
 CONFIRMED_TIME = (PledgeStatus.CONFIRMED, PledgeStatus.DELIVERED)
@@ -116,6 +117,14 @@ def pledges_of(session: Session, *, project_id: uuid.UUID, kinds: Iterable[Pledg
     if limit is not None:
         query = query.limit(limit)
     return list(session.exec(query).all())
+
+
+def pledges_by_email(session: Session, *, email: str) -> list[tuple[Pledge, str]]:
+    """Everything one person pledged (by e-mail), newest first, with the project's title."""
+    rows = session.exec(select(Pledge, Project.title).join(Project, col(Project.id) == col(Pledge.project_id))
+                        .where(Pledge.email == email.lower())
+                        .order_by(col(Pledge.created_at).desc(), col(Pledge.id))).all()
+    return [(pledge, title) for pledge, title in rows]
 
 
 def recent_public_pledges(session: Session, *, project_id: uuid.UUID, limit: int = 10) -> list[Pledge]:

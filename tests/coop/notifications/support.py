@@ -25,6 +25,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
                "resubscribe_url": "https://kracht.example/members/x/subscription"},
     "donation_receipt": {"member_name": "Fatima el Amrani", "amount": "€ 25,00", "fund_name": "Wijkfonds Lombok",
                          "project_title": "Buurtmoestuin", "date": "01-11-2027"},
+    "sign_in_link": {"member_name": "Fatima el Amrani", "link": "https://kracht.example/mijn/inloggen/abc",
+                     "minutes": "15"},
+    "erasure_requested": {"member_name": "Fatima el Amrani", "member_id": "8f1c0c2e-4d0b-4c59-9d55-1c9f0f7b7e11"},
 }
 
 

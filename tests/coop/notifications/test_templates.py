@@ -32,7 +32,9 @@ def test_renders_with_its_sample_context(template: str, locale: str) -> None:
 
     assert message.locale == locale
     assert 0 < len(message.subject) <= 255 and "\n" not in message.subject
-    assert message.body.startswith(("Beste Fatima el Amrani,\n", "Dear Fatima el Amrani,\n"))
+    greeting = "Beste beheerder" if template == "erasure_requested" else "Beste Fatima el Amrani"
+    assert message.body.startswith((f"{greeting},\n", f"{greeting.replace('Beste', 'Dear')},\n".replace(
+        "beheerder", "administrator")))
     assert message.body.endswith(f"\n\n{SETTINGS.coop_name}\n")
     assert "None" not in message.body and "None" not in message.subject
     assert "\n\n\n" not in message.body

@@ -8,7 +8,8 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from coop.web import forms, pages, templating
+from coop.web import account, forms, pages, templating
+from funding.web import account as pledge_account
 from funding.web import pages as project_pages
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -30,7 +31,8 @@ def code_texts() -> set[str]:
     """The texts the pages hand to the templates to translate (labels, field messages, error pages)."""
     return {*forms.FIELD_MESSAGES.values(), forms.GENERAL, *forms.EXPIRED, *forms.ROBOT, templating.NOT_FOUND,
             *pages.KINDS.values(), *project_pages.THEMES.values(), *project_pages.PLEDGE_KINDS.values(),
-            *project_pages.CLOSED.values(), "Anoniem"}
+            *project_pages.CLOSED.values(), "Anoniem", *account.STATUSES.values(), account.LINK_USED,
+            account.NO_MATCH, account.TOO_MANY, *pledge_account.PLEDGE_STATUSES.values()}
 
 
 def test_every_text_has_an_english_translation_with_the_same_placeholders() -> None:

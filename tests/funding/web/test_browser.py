@@ -208,13 +208,32 @@ def test_a_pledge_can_be_made_with_the_keyboard_only(site: str, desktop: Any) ->
     assert httpx.get(f"{site}/api/v1/projects/{project_id}").json()["paid_cents"] == before + 1250
 
 
+def sign_in(tab: Any, site: str) -> None:
+    """Sign in as the demo member with the demo password (printed by `kracht demo seed` in development)."""
+    tab.goto(f"{site}/mijn/inloggen")
+    tab.fill("#email", "member@demo.kracht.nl")
+    tab.fill("#password", "kracht-member-demo")
+    tab.click("#password-form button[type=submit]")
+    tab.wait_for_url(re.compile(r"/mijn$"))
+
+
+def test_a_member_signs_in_and_sees_their_account(site: str, desktop: Any, tmp_path: Path) -> None:
+    sign_in(desktop, site)
+
+    assert "Ingelogd als member@demo.kracht.nl" in desktop.inner_text("main")
+    assert desktop.locator("section.membership").count() >= 1
+    shoot(desktop, tmp_path / "account.png")
+
+
 def test_axe_finds_no_serious_or_critical_violations(site: str, desktop: Any, tmp_path: Path) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
     project_id, _, _ = live_project(site)
     axe = Axe()
     pages = {"home": "/", "projects": "/projecten", "project": f"/projecten/{project_id}", "join": "/lid-worden",
-             "embed": f"/embed/projecten/{project_id}", "english": "/taal/en?next=/projecten"}
+             "embed": f"/embed/projecten/{project_id}", "sign-in": "/mijn/inloggen", "my-account": "/mijn",
+             "english": "/taal/en?next=/projecten"}
+    sign_in(desktop, site)
     found = {}
     for name, path in pages.items():
         desktop.goto(f"{site}{path}")
