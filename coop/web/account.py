@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 
 from coop.audit.service import record
-from coop.auth.models import AccessToken, Role
+from coop.auth.models import AccessToken, Role, User
 from coop.auth.schemas import CurrentUser
 from coop.auth.service import (
     InvalidCredentials,
@@ -164,20 +164,26 @@ async def send_link(request: Request, session: SessionDep) -> Response:
     if (refusal := refused(request, form)) is not None:
         return refusal
     email = str(form.get("email", "")).strip().lower()
-    if "@" in email and len(email) <= 254:
-        user = user_by_email(session, email=email)
-        if user is None and any(check(session, email) for check in KNOWN):
-            user = create_user(session, email=email, roles=[Role.MEMBER] if _is_member(session, email) else [])
-            for member in session.exec(select(Member).where(Member.email == email, col(Member.user_id).is_(None))):
-                member.user_id = user.id
-                session.add(member)
-        if user is not None and user.active:
-            plain, _token = create_token(session, user_id=user.id, ttl=timedelta(minutes=LINK_MINUTES))
-            member = session.exec(select(Member).where(Member.email == email)).first()
-            notify(session, template="sign_in_link", recipient=email, locale=language_of(request),
-                   context={"member_name": member.name if member else email, "minutes": str(LINK_MINUTES),
-                            "link": str(request.url_for("confirm_link", token=plain))})
+    user = _account_for(session, email) if "@" in email and len(email) <= 254 else None
+    if user is not None and user.active:
+        plain, _token = create_token(session, user_id=user.id, ttl=timedelta(minutes=LINK_MINUTES))
+        member = session.exec(select(Member).where(Member.email == email)).first()
+        notify(session, template="sign_in_link", recipient=email, locale=language_of(request),
+               context={"member_name": member.name if member else email, "minutes": str(LINK_MINUTES),
+                        "link": str(request.url_for("confirm_link", token=plain))})
     return render(request, "signin_sent.html", email=email)
+
+
+def _account_for(session: Session, email: str) -> User | None:
+    """The user with this e-mail; made now for a member or pledger who has none yet (members get the role)."""
+    user = user_by_email(session, email=email)
+    if user is None and any(check(session, email) for check in KNOWN):
+        user = create_user(session, email=email, roles=[Role.MEMBER] if _is_member(session, email) else [])
+        for unlinked in session.exec(select(Member).where(Member.email == email, col(Member.user_id).is_(None))):
+            unlinked.user_id = user.id
+            session.add(unlinked)
+        session.flush()
+    return user
 
 
 @router.get(f"{SIGN_IN}/{{token}}", response_class=HTMLResponse, name="confirm_link")
