@@ -33,6 +33,7 @@ from funding.pledges.api import router as pledges_router
 from funding.projects.api import router as projects_router
 from funding.social_value.api import router as social_value_router
 from funding.web.account import router as pledge_account
+from funding.web.initiators import router as initiator_pages
 from funding.web.pages import router as project_pages
 
 API_PREFIX = "/api/v1"
@@ -63,6 +64,7 @@ def create_app() -> FastAPI:
     app.include_router(project_pages)
     app.include_router(account_pages)
     app.include_router(pledge_account)
+    app.include_router(initiator_pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/healthz", tags=["health"], response_model=None)

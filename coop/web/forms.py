@@ -34,6 +34,22 @@ FIELD_MESSAGES = {
     "consent": "Ga akkoord met de statuten en de privacyverklaring om lid te worden.",
     "kvk_number": "Vul het KvK-nummer in (8 cijfers); personen laten dit leeg.",
     "project_id": "Dit project neemt nu geen bijdragen aan.",
+    "title": "Geef het project een titel (3 tot 120 tekens).",
+    "summary": "Vat het project samen in één of twee zinnen (10 tot 500 tekens).",
+    "municipality_code": "Vul de CBS-code van de gemeente in, zoals GM0344.",
+    "neighbourhood": "Vul de buurt in.",
+    "theme": "Kies een thema.",
+    "goal": "Vul het bedrag in dat je wilt ophalen (0 als je alleen uren zoekt).",
+    "goal_hours": "Vul het aantal uren in dat je zoekt (een heel getal, 0 als je alleen geld zoekt).",
+    "starts_on": "Kies een begindatum, vandaag of later.",
+    "deadline": "Kies een einddatum na de begindatum, hooguit 90 dagen later.",
+    "funding_model": "Kies alles of niets, of alles telt.",
+    "story": "Het verhaal is te lang.",
+    "wishlist": "Zet op elke regel één wens (hooguit 20).",
+    "payee_iban": "Vul een geldig IBAN in, of laat het leeg.",
+    "payee_name": "Vul de naam van de rekeninghouder in.",
+    "body": "Schrijf een bericht.",
+    "pledge_id": "Dit kan nu niet met deze bijdrage.",
 }
 GENERAL = "Er ging iets mis. Controleer de gegevens en probeer het opnieuw."
 EXPIRED = ("Het formulier is verlopen", "Laad de pagina opnieuw en verstuur het formulier nog eens.")

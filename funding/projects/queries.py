@@ -45,6 +45,12 @@ def list_projects(
     return list(items), int(total)
 
 
+def projects_of_initiator(session: Session, *, user_id: uuid.UUID) -> list[Project]:
+    """The projects someone runs, newest first."""
+    return list(session.exec(select(Project).where(Project.initiator_id == user_id)
+                             .order_by(col(Project.created_at).desc(), col(Project.id))).all())
+
+
 def updates_of(session: Session, *, project_id: uuid.UUID, backers_too: bool) -> list[ProjectUpdate]:
     """A project's updates, newest first; backers-only ones when `backers_too`."""
     query = select(ProjectUpdate).where(ProjectUpdate.project_id == project_id)

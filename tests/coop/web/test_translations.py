@@ -10,6 +10,7 @@ from babel.messages.pofile import read_po
 
 from coop.web import account, forms, pages, templating
 from funding.web import account as pledge_account
+from funding.web import initiators
 from funding.web import pages as project_pages
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -32,7 +33,10 @@ def code_texts() -> set[str]:
     return {*forms.FIELD_MESSAGES.values(), forms.GENERAL, *forms.EXPIRED, *forms.ROBOT, templating.NOT_FOUND,
             *pages.KINDS.values(), *project_pages.THEMES.values(), *project_pages.PLEDGE_KINDS.values(),
             *project_pages.CLOSED.values(), "Anoniem", *account.STATUSES.values(), account.LINK_USED,
-            account.NO_MATCH, account.TOO_MANY, *pledge_account.PLEDGE_STATUSES.values()}
+            account.NO_MATCH, account.TOO_MANY, *pledge_account.PLEDGE_STATUSES.values(),
+            *initiators.STATUSES.values(), *initiators.MODELS.values(), *initiators.VOLUNTEER_STATUSES.values(),
+            *initiators.NOTICES.values(), *(text for _, label, _, hint in initiators.NEW_PROJECT_FIELDS
+                                            for text in (label, hint) if text)}
 
 
 def test_every_text_has_an_english_translation_with_the_same_placeholders() -> None:

@@ -232,6 +232,7 @@ def test_axe_finds_no_serious_or_critical_violations(site: str, desktop: Any, tm
     axe = Axe()
     pages = {"home": "/", "projects": "/projecten", "project": f"/projecten/{project_id}", "join": "/lid-worden",
              "embed": f"/embed/projecten/{project_id}", "sign-in": "/mijn/inloggen", "my-account": "/mijn",
+             "new-project": "/mijn/projecten/nieuw",
              "english": "/taal/en?next=/projecten"}
     sign_in(desktop, site)
     found = {}
