@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 
@@ -35,6 +35,7 @@ from coop.auth.service import (
 from coop.core.clock import today_amsterdam
 from coop.core.db import SessionDep
 from coop.core.errors import KrachtError, TooManyRequests, Unauthorized
+from coop.core.http import rate_limited
 from coop.core.registry import Registry
 from coop.core.settings import get_settings
 from coop.members.documents import certificate_pdf, certificate_ranges
@@ -124,7 +125,7 @@ def sign_in_form(request: Request) -> HTMLResponse:
     return _sign_in_page(request)
 
 
-@router.post(SIGN_IN, response_class=HTMLResponse)
+@router.post(SIGN_IN, response_class=HTMLResponse, dependencies=[Depends(rate_limited("login"))])
 async def sign_in(request: Request, session: SessionDep) -> Response:
     """Sign in with e-mail and password (failed attempts are counted as for the API)."""
     form = await request.form()
@@ -157,7 +158,7 @@ def translated(request: Request, text: str) -> str:
     return translations(language_of(request)).gettext(text)
 
 
-@router.post(f"{SIGN_IN}/link", response_class=HTMLResponse)
+@router.post(f"{SIGN_IN}/link", response_class=HTMLResponse, dependencies=[Depends(rate_limited("login"))])
 async def send_link(request: Request, session: SessionDep) -> Response:
     """Mail a one-time sign-in link to a known address; the answer is the same for any address."""
     form = await request.form()
@@ -192,7 +193,7 @@ def confirm_link(request: Request, token: str) -> HTMLResponse:
     return render(request, "signin_confirm.html", token=token, submission=uuid.uuid4().hex)
 
 
-@router.post(f"{SIGN_IN}/{{token}}", response_class=HTMLResponse)
+@router.post(f"{SIGN_IN}/{{token}}", response_class=HTMLResponse, dependencies=[Depends(rate_limited("login"))])
 async def use_link(request: Request, session: SessionDep, token: str) -> Response:
     """Trade the one-time link for a session; the link stops working."""
     form = await request.form()

@@ -7,7 +7,7 @@ import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -16,6 +16,7 @@ from coop.auth.schemas import CurrentUser
 from coop.core.clock import today_amsterdam
 from coop.core.db import SessionDep
 from coop.core.errors import InvalidInput, KrachtError
+from coop.core.http import rate_limited
 from coop.core.money import MoneyError, parse_amount
 from coop.web.account import SIGN_IN, AccountSection, add_account_section, signed_in
 from coop.web.forms import errors_of, refused, submit_once, validated
@@ -105,7 +106,7 @@ def _project_body(values: dict[str, str]) -> dict[str, Any]:
             "municipality_code": values["municipality_code"].upper() or None}
 
 
-@router.post(f"{MINE}/nieuw", response_class=HTMLResponse)
+@router.post(f"{MINE}/nieuw", response_class=HTMLResponse, dependencies=[Depends(rate_limited("project"))])
 async def create(request: Request, session: SessionDep) -> Response:
     """Save the new project as a draft (nothing is public until the board approved it)."""
     form = await request.form()

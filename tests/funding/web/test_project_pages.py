@@ -50,23 +50,25 @@ def test_the_project_page_has_the_pledge_form_of_the_contract(client, project) -
     assert document.get_element_by_id("money-progress").get("data-paid-cents") == "0"
 
 
-@pytest.mark.parametrize("typed", ["25", "25,00", "25.00"])
-def test_a_resident_pledges_25_euros_pays_in_the_sandbox_and_sees_it_counted(client, project, typed) -> None:
+@pytest.mark.parametrize(("typed", "cents", "shown"), [("25", 2500, "25,00"), ("25,00", 2500, "25,00"),
+                                                       ("25.50", 2550, "25,50"), ("25,50", 2550, "25,50")])
+def test_a_resident_pledges_25_euros_pays_in_the_sandbox_and_sees_it_counted(client, project, typed, cents,
+                                                                             shown) -> None:
     with on(TODAY):
         response = submit(client, f"/projecten/{project}", "pledge-form", f"/projecten/{project}/bijdragen",
                           kind="money", amount=typed, **GIVER)
         assert response.status_code == 303 and "/sandbox/checkout/" in response.headers["location"]
         waiting = page(client, local(response.headers["location"]))
-        assert "25,00" in waiting.text_content()
+        assert shown in waiting.text_content()
         paid = client.post(local(response.headers["location"]), data={"outcome": "paid"}, follow_redirects=False)
         thanks = page(client, local(paid.headers["location"]))
 
-        assert thanks.get_element_by_id("pledge-amount").text_content().startswith("Je bijdrage van €\xa025,00")
+        assert thanks.get_element_by_id("pledge-amount").text_content().startswith(f"Je bijdrage van €\xa0{shown}")
         assert thanks.get_element_by_id("payment-status").get("data-status") == "paid"
         assert not thanks.xpath("//meta[@http-equiv='refresh']")  # settled: no more refreshing
-        shown = page(client, f"/projecten/{project}").get_element_by_id("money-progress")
-        assert shown.get("data-paid-cents") == "2500" and "€\xa025,00" in shown.text_content()
-        assert paid_cents(client, project) == 2500
+        progress = page(client, f"/projecten/{project}").get_element_by_id("money-progress")
+        assert progress.get("data-paid-cents") == str(cents) and f"€\xa0{shown}" in progress.text_content()
+        assert paid_cents(client, project) == cents
 
 
 def test_the_thank_you_page_waits_for_the_payment_and_says_when_it_failed(client, session, project) -> None:
