@@ -22,6 +22,7 @@ from sqlmodel import Session
 from coop.auth.models import Role
 from coop.auth.service import create_user
 from coop.core import jobs
+from coop.core.backup import backup, restore
 from coop.core.clock import AMSTERDAM, frozen_clock, today_amsterdam
 from coop.core.db import get_engine, grant_read_only, make_reader_engine, unit_of_work
 from coop.core.errors import KrachtError
@@ -332,6 +333,28 @@ def export_year_end_command(
     console.print(table)
     for line in [*pack.checks, *pack.numbering]:
         console.print(f"[green]ok[/green] {line}")
+
+
+@app.command("backup")
+def backup_command(out: Annotated[Path, typer.Option("--out", help="The backup file to write.")]) -> None:
+    """Back up the database to one file (SQLite's online backup; pg_dump's custom format for PostgreSQL)."""
+    if out.exists():
+        raise _fail(f"{out} exists: choose a new file (a backup is never written over)")
+    try:
+        size = backup(get_settings().database_url, out)
+    except KrachtError as exc:
+        raise _fail(exc.message) from exc
+    console.print(f"backup written to {out} ({size:,} bytes)")
+
+
+@app.command("restore")
+def restore_command(file: Annotated[Path, typer.Argument(help="A file written by `kracht backup`.")]) -> None:
+    """Restore a backup into the configured database, which must be new and empty."""
+    try:
+        restore(get_settings().database_url, file)
+    except KrachtError as exc:
+        raise _fail(exc.message) from exc
+    console.print(f"restored {file}; run `kracht db upgrade` if this version has newer migrations")
 
 
 @app.command("worker")
