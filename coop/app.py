@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -51,6 +52,10 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(HardeningMiddleware, max_body_bytes=settings.max_body_bytes, hsts=settings.is_production)
+    if settings.cors_origins:  # off unless configured: browsers elsewhere may not call the API
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+                           allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key"])
     app.state.rate_limiter = RateLimiter(per_minute=settings.public_posts_per_minute)
 
     api = APIRouter(prefix=API_PREFIX)

@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     payment_open_minutes: int = Field(default=30, ge=1)
 
     max_body_bytes: int = Field(default=1_000_000, ge=1_000)
+    cors_origins: list[str] = Field(default_factory=list)  # sites whose pages may call the API (none by default)
     public_posts_per_minute: int = Field(default=30, ge=1)
 
     coop_name: str = "Coöperatie Kracht in NL U.A."

@@ -52,3 +52,26 @@ def test_the_window_slides() -> None:
     assert refused.value.headers == {"Retry-After": "60"}
     now[0] += 60.5
     limiter.hit(action="join", client="a")
+
+
+def test_cors_is_off_unless_sites_are_configured(client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from coop.app import create_app
+    from coop.core.settings import get_settings
+
+    asked = {"Origin": "https://gemeente.example", "Access-Control-Request-Method": "GET"}
+    assert "access-control-allow-origin" not in client.get("/api/v1/share-classes", headers=asked).headers
+    monkeypatch.setenv("KRACHT_CORS_ORIGINS", '["https://gemeente.example"]')
+    get_settings.cache_clear()
+    try:
+        app = create_app()
+        app.dependency_overrides.update(client.app.dependency_overrides)  # the test's database
+        allowed = TestClient(app)
+        assert allowed.options("/api/v1/projects", headers=asked).headers[
+            "access-control-allow-origin"] == "https://gemeente.example"
+        assert "access-control-allow-origin" not in allowed.get(
+            "/api/v1/share-classes", headers={"Origin": "https://elders.example"}).headers
+    finally:
+        monkeypatch.delenv("KRACHT_CORS_ORIGINS")
+        get_settings.cache_clear()
