@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DASHBOARDS_PORT ?= 8866
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench fuzz clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Kracht needs Python 3.11 or newer")'
@@ -34,6 +34,9 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+fuzz: $(VENV)/.installed-dev
+	KRACHT_FUZZ_EXAMPLES=$${KRACHT_FUZZ_EXAMPLES:-200} $(BIN)/python -m pytest tests/test_fuzzing.py -q
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run.py

@@ -21,6 +21,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+MAX_OFFSET = 10**9  # paging past this is nobody's need, and larger numbers overflow SQLite's integers
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 # Forms post to this site, which may send the browser on to a provider's checkout (form-action covers redirects).
 CHECKOUTS = "https://checkout.stripe.com https://www.mollie.com"

@@ -13,6 +13,7 @@ from coop.auth.models import Role
 from coop.auth.schemas import CurrentUser
 from coop.core.db import SessionDep
 from coop.core.errors import InvalidInput
+from coop.core.http import MAX_OFFSET
 from coop.ledger import queries, service
 from coop.ledger.models import JournalEntry
 from coop.ledger.schemas import (
@@ -61,7 +62,7 @@ def _public(session: SessionDep, entry: JournalEntry) -> EntryPublic:
 @router.get("/entries", response_model=list[EntryPublic])
 def entries(
     session: SessionDep, _: Reader, start: date | None = None, end: date | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[EntryPublic]:
     """Journal entries in booking order."""
     return [_public(session, e) for e in queries.entries(session, start=start, end=end, limit=limit, offset=offset)]

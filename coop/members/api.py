@@ -13,7 +13,7 @@ from coop.auth.models import Role
 from coop.auth.schemas import CurrentUser
 from coop.core.clock import today_amsterdam
 from coop.core.db import SessionDep
-from coop.core.http import rate_limited
+from coop.core.http import MAX_OFFSET, rate_limited
 from coop.core.idempotency import IdempotencyDep
 from coop.members import documents, privacy, service
 from coop.members.models import FactKind, MemberKind, MemberStatus
@@ -114,7 +114,7 @@ def members(
     session: SessionDep, _: BoardOrTreasurer, kind: MemberKind | None = None, status_: Annotated[
         MemberStatus | None, Query(alias="status")] = None, q: Annotated[str | None, Query(max_length=100)] = None,
     joined_from: date | None = None, joined_to: date | None = None, at: date | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> MemberPage:
     """Search members by kind, status, text (name, e-mail, city) and joining date, as of today or `at`."""
     rows = search_members(session, at=at or today_amsterdam(), kind=kind, status=status_, text=q,

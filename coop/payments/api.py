@@ -14,6 +14,7 @@ from coop.auth.models import Role
 from coop.auth.schemas import CurrentUser
 from coop.core.db import SessionDep
 from coop.core.errors import PROBLEM_JSON, InvalidInput, problem
+from coop.core.http import MAX_OFFSET
 from coop.core.money import format_eur
 from coop.payments import service
 from coop.payments.models import Payment, PaymentStatus, ProviderName
@@ -33,7 +34,7 @@ Treasurer = Annotated[CurrentUser, Depends(require_roles(Role.TREASURER))]
 def payments(
     session: SessionDep, _: Reader, status_: Annotated[PaymentStatus | None, Query(alias="status")] = None,
     purpose: Annotated[str | None, Query(max_length=32)] = None, provider: ProviderName | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> PaymentPage:
     """Payments, newest first, filterable by status, purpose and provider."""
     items, total = list_payments(session, status=status_, purpose=purpose, provider=provider,

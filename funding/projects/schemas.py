@@ -78,7 +78,7 @@ class ProjectFilters(BaseModel):
     theme: Theme | None = None
     status: ProjectStatus | None = None
     q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=1_000_000)
     per_page: int = Field(default=20, ge=1, le=MAX_PER_PAGE)
 
 

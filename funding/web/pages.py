@@ -53,7 +53,7 @@ def projects(request: Request, session: SessionDep, gemeente: str = "", buurt: s
     filters = ProjectFilters(municipality_code=chosen["gemeente"] or None if _is_code(chosen["gemeente"]) else None,
                              neighbourhood=chosen["buurt"] or None,
                              theme=Theme(thema) if thema in THEMES else None, q=chosen["zoek"] or None,
-                             page=max(pagina, 1), per_page=12)
+                             page=min(max(pagina, 1), 1_000_000), per_page=12)
     found = browse_projects(session, filters=filters, viewer=None)
     pages = max(1, -(-found.total // found.per_page))
     return render(request, "projects.html", page=found, pages=pages, chosen=chosen, themes=THEMES, closed=CLOSED,
