@@ -1,7 +1,9 @@
-"""Faults on the way in: the process dies after the webhook was put in the inbox but before it was processed.
+"""Faults: the process dies after a webhook reached the inbox but before it was processed, and the database
+connection drops before a commit.
 
 The inbox row and the processing share one transaction, so a crash leaves neither; the provider's retry or the
-reconciliation sweep then books the payment, once, however often the webhook comes back afterwards."""
+reconciliation sweep then books the payment, once, however often the webhook comes back afterwards. A dropped
+connection loses the whole transaction: nothing is half-written."""
 
 from __future__ import annotations
 
@@ -9,21 +11,24 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlmodel import func, select
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session, func, select
 
 from coop.core.db import unit_of_work
 from coop.core.settings import get_settings
 from coop.ledger.models import JournalEntry
 from coop.ledger.queries import global_sums
-from coop.members.models import MemberKind
+from coop.members.models import Member, MemberKind
 from coop.members.schemas import JoinIn
 from coop.members.service import join
-from coop.payments.models import PaymentStatus, ProviderEvent, ProviderName, SandboxCheckout
+from coop.payments.models import Payment, PaymentStatus, ProviderEvent, ProviderName, SandboxCheckout
 from coop.payments.providers.sandbox import SandboxProvider
 from coop.payments.service import get_payment, receive_notification, reconcile, record_event
-from tests.conftest import empty_postgres_database, migrate
+from tests.conftest import empty_postgres_database, migrate, postgres_admin_url
 
 
 class Killed(BaseException):
@@ -70,3 +75,25 @@ def test_a_crash_between_inbox_and_processing_leaves_nothing_and_the_sweep_books
                               .where(JournalEntry.idempotency_key == f"payment:{payment_id}:paid")).one()
         assert booked == 1
         assert global_sums(session) == (0, 0)
+
+
+@pytest.mark.postgres_only
+def test_a_connection_dropped_before_the_commit_leaves_nothing_half_written(database) -> None:
+    with empty_postgres_database("kracht_dropped") as url:
+        engine = migrate(url)
+        try:
+            session = Session(engine)
+            join(session, data=JoinIn(kind=MemberKind.PERSON, name="Sem", email="sem@example.org"))
+            backend = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            with psycopg.connect(postgres_admin_url(), autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+            with pytest.raises(DBAPIError):
+                session.commit()
+            session.close()
+
+            with unit_of_work(engine) as after:
+                assert after.exec(select(func.count()).select_from(Member)).one() == 0
+                assert after.exec(select(func.count()).select_from(Payment)).one() == 0
+                assert after.exec(select(func.count()).select_from(JournalEntry)).one() == 0
+        finally:
+            engine.dispose()
