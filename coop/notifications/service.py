@@ -197,6 +197,10 @@ def _describe(error: Exception, settings: Settings) -> str:
     return text[:ERROR_MAX]
 
 
+NOT_KEPT = frozenset({"sign_in_link"})  # messages whose text is a key: not kept once sent
+CLEARED_TEXT = "(verzonden; de tekst bevatte een eenmalige inloglink en is niet bewaard)"
+
+
 def send_notification(session: Session, *, notification_id: uuid.UUID, settings: Settings) -> Notification:
     """Send a notification by SMTP: once SENT nothing happens again; without an SMTP host it is HELD.
 
@@ -227,6 +231,8 @@ def send_notification(session: Session, *, notification_id: uuid.UUID, settings:
             notification.status = NotificationStatus.SENT
             notification.sent_at = utc_now()
             notification.last_error = None
+            if notification.template in NOT_KEPT:  # the link was for the recipient only
+                notification.body, notification.context = CLEARED_TEXT, {}
     session.add(notification)
     session.flush()
     return notification

@@ -102,3 +102,18 @@ def test_a_password_echoed_by_the_server_stays_out_of_the_job_and_the_log(
     assert wrong not in job.last_error and wrong not in caplog.text
     assert outbox.get(notification_id).status is NotificationStatus.QUEUED
     assert smtp_server.mailbox.envelopes == []
+
+
+def test_a_sign_in_link_is_not_kept_once_it_was_sent(
+    outbox: Outbox, smtp_server: SmtpServer, kracht_env: Callable[..., None],
+) -> None:
+    kracht_env(**smtp_server.env())
+    notification_id = outbox.notify("sign_in_link", recipient="fatima@example.org", member_id=None)
+
+    run_due(outbox.engine, max_attempts=3)
+
+    [message] = smtp_server.mailbox.messages()
+    assert "https://kracht.example/mijn/inloggen/abc" in text_of(message)  # the recipient got the link ...
+    notification = outbox.get(notification_id)
+    assert notification.status is NotificationStatus.SENT
+    assert "inloggen/abc" not in notification.body and notification.context == {}  # ... the database did not keep it
