@@ -86,10 +86,20 @@ class Settings(BaseSettings):
             raise ValueError("KRACHT_PUBLIC_URL must be set to the public address in production")
         if self.env is Environment.PRODUCTION and not (self.coop_kvk and self.coop_vat_id):
             raise ValueError("KRACHT_COOP_KVK and KRACHT_COOP_VAT_ID must be set in production (they go on invoices)")
+        if self.env is Environment.PRODUCTION:
+            self._refuse_placeholder_secrets()
         if not 0 < self.subscription_reminder_days[0] < self.subscription_reminder_days[1] < \
                 self.subscription_grace_days:
             raise ValueError("KRACHT_SUBSCRIPTION_REMINDER_DAYS must be two increasing days within the grace period")
         return self
+
+    def _refuse_placeholder_secrets(self) -> None:
+        """A secret that is set must be real in production (unset means the feature is off)."""
+        for name in ("stripe_api_key", "stripe_webhook_secret", "mollie_api_key", "smtp_password"):
+            value = getattr(self, name)
+            if value is not None and is_placeholder(value):
+                raise ValueError(f"KRACHT_{name.upper()} is a placeholder: set the real secret, or leave it unset")
+        # Test keys of Stripe and Mollie are refused where they are used (the providers), with the same message.
 
     @property
     def is_production(self) -> bool:

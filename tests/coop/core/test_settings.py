@@ -133,3 +133,21 @@ def test_every_secret_field_is_a_secret_str() -> None:
 )
 def test_is_placeholder(secret: SecretStr | None, placeholder: bool) -> None:
     assert is_placeholder(secret) is placeholder
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("KRACHT_STRIPE_API_KEY", "changeme", "KRACHT_STRIPE_API_KEY is a placeholder"),
+    ("KRACHT_STRIPE_WEBHOOK_SECRET", "secret", "KRACHT_STRIPE_WEBHOOK_SECRET is a placeholder"),
+    ("KRACHT_MOLLIE_API_KEY", "xxx", "KRACHT_MOLLIE_API_KEY is a placeholder"),
+    ("KRACHT_SMTP_PASSWORD", "", "KRACHT_SMTP_PASSWORD is a placeholder"),
+])
+def test_production_refuses_placeholder_secrets(monkeypatch: pytest.MonkeyPatch, name: str, value: str,
+                                                         message: str) -> None:
+    for variable, setting in (("KRACHT_ENV", "production"), ("KRACHT_PUBLIC_URL", "https://kracht.example.org"),
+                              ("KRACHT_COOP_KVK", "90000001"), ("KRACHT_COOP_VAT_ID", "NL004495445B01"),
+                              (name, value)):
+        monkeypatch.setenv(variable, setting)
+    with pytest.raises(ValidationError, match=message):
+        make_settings()
+    monkeypatch.setenv("KRACHT_ENV", "development")
+    assert make_settings().env is Environment.DEVELOPMENT  # a laptop may use them
