@@ -38,7 +38,8 @@ from funding.social_value.service import seed_catalogue
 get_settings.cache_clear()
 
 DEFAULT_POSTGRES_URL = "postgresql://root@127.0.0.1:5432/postgres"
-pytest_plugins = ["tests.provider_apis", "tests.demo_db"]  # fake Stripe and Mollie APIs; the seeded demo
+# the fake Stripe and Mollie APIs, the seeded demo, headless Chromium
+pytest_plugins = ["tests.provider_apis", "tests.demo_db", "tests.browser"]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TEST_PASSWORD = "correct horse battery staple"

@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
+from starlette.datastructures import FormData
 
 from coop.audit.service import record
 from coop.auth.models import AccessToken, Role, User
@@ -99,6 +100,25 @@ def signed_in(request: Request, session: Session) -> CurrentUser | None:
         return authenticate(session, token=token)
     except Unauthorized:
         return None
+
+
+@dataclass(frozen=True)
+class SignedInPost:
+    """A form posted with this browser's token by a signed-in user."""
+
+    form: FormData
+    user: CurrentUser
+
+
+async def signed_in_post(request: Request, session: Session) -> SignedInPost | Response:
+    """The posted form and its signed-in sender; otherwise the page to answer with (403, or the sign-in)."""
+    form = await request.form()
+    if (refusal := refused(request, form)) is not None:
+        return refusal
+    user = signed_in(request, session)
+    if user is None:
+        return RedirectResponse(SIGN_IN, status_code=303)
+    return SignedInPost(form=form, user=user)
 
 
 def _start_session(session: Session, user_id: uuid.UUID, target: str = "/mijn") -> RedirectResponse:

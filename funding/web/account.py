@@ -12,8 +12,7 @@ from sqlmodel import Session, select
 from coop.auth.schemas import CurrentUser
 from coop.core.db import SessionDep
 from coop.core.errors import KrachtError
-from coop.web.account import SIGN_IN, AccountSection, add_account_section, add_known_email, signed_in
-from coop.web.forms import refused
+from coop.web.account import AccountSection, SignedInPost, add_account_section, add_known_email, signed_in_post
 from funding.pledges.models import Pledge, PledgeStatus
 from funding.pledges.queries import pledges_by_email
 from funding.pledges.service import acknowledge_time
@@ -45,15 +44,12 @@ add_known_email("pledgers", _has_pledged)
 @router.post("/mijn/uren/{pledge_id}/bevestigen")
 async def acknowledge(request: Request, session: SessionDep, pledge_id: uuid.UUID) -> Response:
     """The volunteer agrees with the hours the initiator logged."""
-    form = await request.form()
-    if (refusal := refused(request, form)) is not None:
-        return refusal
-    user = signed_in(request, session)
-    if user is None:
-        return RedirectResponse(SIGN_IN, status_code=303)
+    posted = await signed_in_post(request, session)
+    if not isinstance(posted, SignedInPost):
+        return posted
     try:
         with session.begin_nested():
-            acknowledge_time(session, pledge_id=pledge_id, user=user)
+            acknowledge_time(session, pledge_id=pledge_id, user=posted.user)
     except KrachtError:
         return RedirectResponse("/mijn?klaar=niet-bevestigd", status_code=303)
     return RedirectResponse("/mijn?klaar=uren-bevestigd", status_code=303)

@@ -18,7 +18,7 @@ from coop.core.db import SessionDep
 from coop.core.errors import InvalidInput, KrachtError
 from coop.core.http import rate_limited
 from coop.core.money import MoneyError, parse_amount
-from coop.web.account import SIGN_IN, AccountSection, add_account_section, signed_in
+from coop.web.account import SIGN_IN, AccountSection, SignedInPost, add_account_section, signed_in, signed_in_post
 from coop.web.forms import errors_of, refused, submit_once, validated
 from coop.web.templating import not_found, render
 from funding.pledges.models import PledgeKind, PledgeStatus
@@ -109,12 +109,10 @@ def _project_body(values: dict[str, str]) -> dict[str, Any]:
 @router.post(f"{MINE}/nieuw", response_class=HTMLResponse, dependencies=[Depends(rate_limited("project"))])
 async def create(request: Request, session: SessionDep) -> Response:
     """Save the new project as a draft (nothing is public until the board approved it)."""
-    form = await request.form()
-    if (refusal := refused(request, form)) is not None:
-        return refusal
-    user = signed_in(request, session)
-    if user is None:
-        return RedirectResponse(SIGN_IN, status_code=303)
+    posted = await signed_in_post(request, session)
+    if not isinstance(posted, SignedInPost):
+        return posted
+    form, user = posted.form, posted.user
     values = {name: str(form.get(name, "")).strip() for name in PROJECT_FIELDS}
     try:
         data = validated(ProjectIn, _project_body(values))

@@ -41,13 +41,10 @@ from dashboards.queries import EVERYTHING, Selection
 from funding.projects.models import Theme
 from funding.social_value.series import social_value_indexes
 from funding.social_value.views import project_social_value
-from tests.conftest import IN_CI
+from tests.browser import require_chromium
 from tests.demo_db import Demo
 from tests.support import free_port
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 KRACHT = Path(sys.executable).with_name("kracht")
 TODAY = today_amsterdam()
 PERIOD = preset_period("12m", today=TODAY, first_day=None)  # what a page shows when opened without a query
@@ -63,11 +60,7 @@ KEY_FIGURES = """() => Object.fromEntries([...document.querySelectorAll('.kracht
 @pytest.fixture(scope="module")
 def dashboards_url(sqlite_demo: Demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`kracht dashboards` serving the demo; stopped (kernels and all) at the end."""
-    if not CHROMIUM.exists():
-        message = "Debian's chromium is not installed (apt-get install chromium; .ci/run does)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+    require_chromium()
     port = free_port()
     log = tmp_path_factory.mktemp("voila") / "voila.log"
     env = {**os.environ, "KRACHT_DATABASE_URL": sqlite_demo.url}
@@ -96,17 +89,6 @@ def dashboards_url(sqlite_demo: Demo, tmp_path_factory: pytest.TempPathFactory) 
         print(log.read_text()[-2000:])
     _, alive = psutil.wait_procs(kernels, timeout=30)
     assert not alive, f"kernels left running after Voilà stopped: {alive}"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless Debian Chromium driven by Playwright (never a downloaded browser)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

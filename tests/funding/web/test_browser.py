@@ -20,13 +20,10 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import IN_CI
+from tests.browser import require_chromium
 from tests.demo_db import Demo
 from tests.support import free_port
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 KRACHT = Path(sys.executable).with_name("kracht")
 SERIOUS = ("serious", "critical")
 
@@ -34,11 +31,7 @@ SERIOUS = ("serious", "critical")
 @pytest.fixture(scope="module")
 def site(sqlite_demo: Demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`kracht serve` on its own copy of the demo (the tests pledge and join), stopped at the end."""
-    if not CHROMIUM.exists():
-        message = "Debian's chromium is not installed (apt-get install chromium; .ci/run does)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+    require_chromium()
     folder = tmp_path_factory.mktemp("site")
     copy = folder / "site.db"
     with sqlite3.connect(make_url(sqlite_demo.url).database or "") as original, sqlite3.connect(copy) as target:
@@ -69,17 +62,6 @@ def site(sqlite_demo: Demo, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless Debian Chromium driven by Playwright (never a downloaded browser)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(params=[True, False], ids=["javascript", "no-javascript"])
