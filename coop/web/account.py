@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from starlette.datastructures import FormData
 
 from coop.audit.service import record
-from coop.auth.models import AccessToken, Role, User
+from coop.auth.models import Role, User
 from coop.auth.schemas import CurrentUser
 from coop.auth.service import (
     InvalidCredentials,
@@ -121,12 +121,11 @@ async def signed_in_post(request: Request, session: Session) -> SignedInPost | R
     return SignedInPost(form=form, user=user)
 
 
-def _start_session(session: Session, user_id: uuid.UUID, target: str = "/mijn") -> RedirectResponse:
-    """A new session token in an HttpOnly cookie, then on to the account."""
+def _start_session(plain: str) -> RedirectResponse:
+    """The session token in an HttpOnly cookie, then on to the account."""
     settings = get_settings()
     minutes = settings.token_ttl_minutes
-    plain, _ = create_token(session, user_id=user_id, ttl=timedelta(minutes=minutes))
-    response = RedirectResponse(target, status_code=303)
+    response = RedirectResponse("/mijn", status_code=303)
     response.set_cookie(SESSION_COOKIE, plain, httponly=True, samesite="lax", secure=settings.is_production,
                         max_age=minutes * 60, path="/")
     return response
@@ -154,23 +153,14 @@ async def sign_in(request: Request, session: SessionDep) -> Response:
     email, password = str(form.get("email", "")).strip(), str(form.get("password", ""))
     settings = get_settings()
     try:  # a refusal writes only the failed attempt, which the request then keeps (it counts, as for the API)
-        _plain, token = issue_token(session, email=email, password=password,
+        plain, _token = issue_token(session, email=email, password=password,
                                     ttl=timedelta(minutes=settings.token_ttl_minutes),
                                     max_failures=settings.login_max_failures,
                                     window=timedelta(minutes=settings.login_window_minutes))
     except (InvalidCredentials, TooManyRequests) as error:
         text = TOO_MANY if isinstance(error, TooManyRequests) else NO_MATCH
         return _sign_in_page(request, errors={"password": translated(request, text)}, email=email, status_code=401)
-    revoke_token_id(session, token.id)
-    return _start_session(session, token.user_id)
-
-
-def revoke_token_id(session: Session, token_id: uuid.UUID) -> None:
-    """Drop the token the password check handed out (the cookie gets a token of its own)."""
-    found = session.get(AccessToken, token_id)
-    if found is not None:
-        session.delete(found)
-        session.flush()
+    return _start_session(plain)
 
 
 def translated(request: Request, text: str) -> str:
@@ -224,7 +214,8 @@ async def use_link(request: Request, session: SessionDep, token: str) -> Respons
         revoke_token(session, token=token)
     except KrachtError:
         return _sign_in_page(request, errors={"email": translated(request, LINK_USED)}, status_code=401)
-    return _start_session(session, user.id)
+    plain, _ = create_token(session, user_id=user.id, ttl=timedelta(minutes=get_settings().token_ttl_minutes))
+    return _start_session(plain)
 
 
 @router.post("/mijn/uitloggen")

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from coop.auth.schemas import CurrentUser
 from coop.core.clock import today_amsterdam
 from coop.core.db import SessionDep
-from coop.core.errors import InvalidInput, KrachtError
+from coop.core.errors import InvalidInput, KrachtError, NotFound
 from coop.core.http import rate_limited
 from coop.core.money import MoneyError, parse_amount
 from coop.web.account import SIGN_IN, AccountSection, SignedInPost, add_account_section, signed_in, signed_in_post
@@ -27,7 +27,7 @@ from funding.pledges.service import confirm_time, deliver_time
 from funding.projects.models import Project
 from funding.projects.queries import projects_of_initiator
 from funding.projects.schemas import ProjectIn, UpdateIn
-from funding.projects.service import create_project, may_manage, post_update, submit_project
+from funding.projects.service import create_project, get_project, may_manage, post_update, submit_project
 from funding.web.pages import THEMES
 
 router = APIRouter(include_in_schema=False)
@@ -70,8 +70,11 @@ def _managed(request: Request, session: Session, project_id: uuid.UUID) -> tuple
     user = signed_in(request, session)
     if user is None:
         return None
-    project = session.get(Project, project_id)
-    return (user, project) if project is not None and may_manage(project, user) else None
+    try:
+        project = get_project(session, project_id=project_id)
+    except NotFound:
+        return None
+    return (user, project) if may_manage(project, user) else None
 
 
 def _new_page(request: Request, *, values: dict[str, str], errors: dict[str, str],

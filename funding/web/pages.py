@@ -7,6 +7,7 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -26,7 +27,7 @@ from funding.funds.matching import eligible
 from funding.funds.queries import list_funds, rules_of
 from funding.pledges.models import Pledge
 from funding.pledges.schemas import PledgeIn
-from funding.pledges.service import make_pledge
+from funding.pledges.service import get_pledge, make_pledge
 from funding.projects.models import Project, Theme
 from funding.projects.queries import PUBLISHED
 from funding.projects.schemas import ProjectDetail, ProjectFilters
@@ -67,8 +68,6 @@ def _is_code(code: str) -> bool:
 
 def _query(chosen: dict[str, str]) -> str:
     """The filters as a query string for the paging links."""
-    from urllib.parse import urlencode
-
     return urlencode({name: value for name, value in chosen.items() if value})
 
 
@@ -174,8 +173,11 @@ def thanks_url(request: Request, made: Pledge) -> str:
 @router.get("/projecten/{project_id}/bedankt/{pledge_id}", response_class=HTMLResponse, name="thanks")
 def thanks(request: Request, session: SessionDep, project_id: uuid.UUID, pledge_id: uuid.UUID) -> HTMLResponse:
     """Thank you: what was pledged and, for money, the payment's status (refreshing until the provider says)."""
-    found = session.get(Pledge, pledge_id)
-    if found is None or found.project_id != project_id:
+    try:
+        found = get_pledge(session, pledge_id=pledge_id)
+    except NotFound:
+        return not_found(request)
+    if found.project_id != project_id:
         return not_found(request)
     payment = get_payment(session, payment_id=found.payment_id) if found.payment_id else None
     detail = show_project(session, project_id=project_id, viewer=None)
@@ -186,8 +188,11 @@ def thanks(request: Request, session: SessionDep, project_id: uuid.UUID, pledge_
 @router.get("/embed/projecten/{project_id}", response_class=HTMLResponse)
 def embed(request: Request, session: SessionDep, project_id: uuid.UUID) -> HTMLResponse:
     """A small progress card that a municipality or partner may show in an iframe."""
-    project = session.get(Project, project_id)
-    if project is None or project.status not in PUBLISHED:
+    try:
+        project = get_project(session, project_id=project_id)
+    except NotFound:
+        return not_found(request)
+    if project.status not in PUBLISHED:
         return not_found(request)
     return render(request, "embed.html", project=show_project(session, project_id=project_id, viewer=None),
                   euros=format_eur)
