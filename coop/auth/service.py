@@ -7,7 +7,6 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import ClassVar
 
 from email_validator import EmailNotValidError, validate_email
 from pwdlib import PasswordHash
@@ -29,7 +28,7 @@ EMAIL_MAX_LENGTH = 254  # RFC 5321, and the width of the e-mail columns
 class InvalidCredentials(Unauthorized):
     """Wrong e-mail or password; the attempt itself is kept, so the refusal commits."""
 
-    keeps_changes: ClassVar[bool] = True
+    keeps_changes = True
 
 
 def normalise_email(email: str) -> str:

@@ -19,7 +19,8 @@ class KrachtError(Exception):
 
     status: ClassVar[int] = 400
     title: ClassVar[str] = "Bad request"
-    keeps_changes: ClassVar[bool] = False
+    keeps_changes: bool = False
+    """True when the request's changes are committed although it fails (a failed login is still counted)."""
 
     def __init__(self, message: str, *, field: str | None = None, headers: dict[str, str] | None = None):
         super().__init__(message)

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exc
@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from coop.core.clock import utc_now
 from coop.core.db import get_row
 from coop.core.errors import Conflict, InvalidInput, KrachtError, NotFound
+from coop.core.idempotency import add_resumer, finish_on_retry
 from coop.core.sequences import next_number
 from coop.core.settings import Settings, get_settings
 from coop.ledger.schemas import Line
@@ -37,9 +38,10 @@ from coop.payments.providers import PaymentProvider, ProviderError, WebhookRejec
 from coop.payments.providers.bank_transfer import BankTransferProvider
 from coop.payments.providers.sandbox import SandboxProvider
 from coop.payments.purposes import handler_for
-from coop.payments.schemas import CheckoutRequest, ProviderEventData, ProviderSnapshot, Renewal
+from coop.payments.schemas import CheckoutRequest, PaymentPublic, ProviderEventData, ProviderSnapshot, Renewal
 
 S = PaymentStatus
+CHECKOUT_STEP = "checkout"
 ALLOWED: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     S.OPEN: frozenset({S.PENDING, S.PAID, S.FAILED, S.CANCELED, S.EXPIRED}),
     S.PENDING: frozenset({S.PAID, S.FAILED, S.CANCELED, S.EXPIRED}),
@@ -113,7 +115,12 @@ def create_payment(
     payer_name: str | None = None, method: str | None = None, recurring: bool = False,
     details: dict[str, Any] | None = None,
 ) -> Payment:
-    """Write the payment (status open), then ask the provider for a checkout keyed on the payment's id."""
+    """Write the payment (status open), then ask the provider for a checkout keyed on the payment's id.
+
+    When the provider fails, a request made with an Idempotency-Key keeps the payment
+    open and finishes its checkout on the retry (same provider key, so never a
+    second provider payment); any other caller has everything rolled back.
+    """
     handler_for(purpose)
     if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents <= 0:
         raise InvalidInput("the amount must be a positive number of cents", field="amount_cents")
@@ -128,23 +135,49 @@ def create_payment(
     payment.return_url = return_url or f"{settings.public_url.rstrip('/')}/payments/{payment.id}/return"
     session.add(payment)
     session.flush()
+    try:
+        _start_checkout(session, payment, chosen, settings)
+    except ProviderUnavailable as failure:
+        if not finish_on_retry(session, step=CHECKOUT_STEP, token=str(payment.id), error=failure):
+            raise
+    return payment
+
+
+def _start_checkout(session: Session, payment: Payment, chosen: PaymentProvider, settings: Settings) -> None:
+    """Ask the provider for the payment's checkout; its key is the payment's, so asking again returns the same."""
     request = CheckoutRequest(
-        payment_id=payment.id, reference=payment.reference, amount_cents=amount_cents,
-        description=payment.description, return_url=payment.return_url,
-        webhook_url=f"{settings.public_url.rstrip('/')}/api/v1/webhooks/{provider.value}",
-        idempotency_key=f"payment:{payment.id}:checkout", payer_email=payer_email, method=method,
-        recurring=recurring, metadata={"payment_id": str(payment.id), "purpose": purpose,
-                                       "purpose_id": str(purpose_id)},
+        payment_id=payment.id, reference=payment.reference, amount_cents=payment.amount_cents,
+        description=payment.description, return_url=payment.return_url or "",
+        webhook_url=f"{settings.public_url.rstrip('/')}/api/v1/webhooks/{payment.provider.value}",
+        idempotency_key=f"payment:{payment.id}:checkout", payer_email=payment.payer_email, method=payment.method,
+        recurring=payment.recurring, metadata={"payment_id": str(payment.id), "purpose": payment.purpose,
+                                               "purpose_id": str(payment.purpose_id)},
     )
     try:
         checkout = chosen.create_checkout(request)
     except ProviderError as error:
-        raise ProviderUnavailable(f"{provider.value}: {error}", field="provider") from error
+        raise ProviderUnavailable(f"{payment.provider.value}: {error}", field="provider") from error
     payment.provider_reference = checkout.provider_reference
     payment.checkout_url = checkout.checkout_url
     session.add(payment)
     session.flush()
-    return payment
+
+
+def _finish_checkout(session: Session, token: str, response: dict[str, Any]) -> dict[str, Any]:
+    """On an Idempotency-Key retry: start the kept payment's checkout and show it in the stored response."""
+    payment = get_payment(session, payment_id=uuid.UUID(token), for_update=True)
+    if payment.provider_reference is None:
+        if payment.status is not S.OPEN:
+            raise Conflict(f"payment {payment.reference} is {payment.status.value}; start again",
+                           field="Idempotency-Key")
+        settings = get_settings()
+        _start_checkout(session, payment, provider_for(session, payment.provider, settings), settings)
+    shown = PaymentPublic.of(payment).model_dump(mode="json")
+    return {name: shown if isinstance(value, dict) and value.get("id") == token else value
+            for name, value in response.items()}
+
+
+add_resumer(CHECKOUT_STEP, _finish_checkout)
 
 
 def get_payment(session: Session, *, payment_id: uuid.UUID, for_update: bool = False) -> Payment:
@@ -593,4 +626,21 @@ def reconcile(session: Session, *, open_after: timedelta, recent: timedelta = ti
             results.append(ReconcileResult(payment_id=payment.id, reference=payment.reference,
                                            provider=payment.provider, before=before, after=payment.status,
                                            outcome=outcome))
+    return results + _expire_never_started(session, before=now - open_after, limit=limit)
+
+
+def _expire_never_started(session: Session, *, before: datetime, limit: int) -> list[ReconcileResult]:
+    """Payments whose checkout failed and was never finished by a retry: nobody was shown a way to pay them."""
+    kept = session.exec(
+        select(Payment.id).where(col(Payment.provider).in_(RECONCILED_PROVIDERS), col(Payment.status) == S.OPEN,
+                                 col(Payment.provider_reference).is_(None), col(Payment.created_at) <= before)
+        .order_by(col(Payment.created_at)).limit(limit)).all()
+    results: list[ReconcileResult] = []
+    for payment_id in kept:
+        payment = get_payment(session, payment_id=payment_id, for_update=True)
+        outcome = apply_snapshot(session, payment=payment,
+                                 snapshot=ProviderSnapshot(provider_reference="", status=S.EXPIRED))
+        results.append(ReconcileResult(payment_id=payment.id, reference=payment.reference,
+                                       provider=payment.provider, before=S.OPEN, after=payment.status,
+                                       outcome=f"checkout never started: {outcome}"))
     return results

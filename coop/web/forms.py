@@ -96,9 +96,9 @@ def validated(schema: type[ModelT], values: dict[str, Any]) -> ModelT:
 def submit_once(session: Session, request: Request, form: Mapping[str, Any], body: BaseModel,
                 work: Callable[[], str]) -> str:
     """Run `work` (which returns where to go next) once per rendered form; in a savepoint, so a refusal it
-    raises leaves nothing written."""
+    raises (a provider's failure included: the form shows it) leaves nothing written."""
     key = str(form.get(SUBMISSION, "")).strip()[:200] or None
     with session.begin_nested():
-        done = Idempotency(session, f"form {request.url.path}", key).run(body, lambda: Submitted(url=work()),
-                                                                          Submitted)
+        done = Idempotency(session, f"form {request.url.path}", key, finishes_on_retry=False).run(
+            body, lambda: Submitted(url=work()), Submitted)
     return done.url

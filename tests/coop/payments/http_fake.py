@@ -12,12 +12,27 @@ class LocalHTTPFake:
 
     name = "fake"
     base: str
+    lock: Any
+    lost: set[tuple[str, str]]
     _server: ThreadingHTTPServer | None
     _thread: threading.Thread | None
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         """Answer one request (GET, POST, PATCH or DELETE)."""
         raise NotImplementedError
+
+    def lose_answers(self, method: str, path: str) -> None:
+        """Do `method path` but drop the connection instead of answering, as when the answer times out."""
+        with self.lock:
+            self.lost.add((method, path))
+
+    def _answer_lost(self, request: BaseHTTPRequestHandler, method: str, path: str) -> bool:
+        """True (and the connection closed unanswered) when this route's answers are to be lost."""
+        with self.lock:
+            if (method, path) not in self.lost:
+                return False
+        request.close_connection = True
+        return True
 
     def __enter__(self) -> Self:
         fake = self

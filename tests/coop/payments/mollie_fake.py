@@ -3,8 +3,9 @@
 It answers from the JSON fixtures in tests/fixtures/mollie (Mollie's documented
 shapes), with the fixture's `https://api.mollie.com` links rewritten to this
 server, so following `_links` stays on the fake. Every request is recorded;
-`fail()` makes a route answer an error; an Idempotency-Key that was seen before
-gets the same answer again, as Mollie does. A customer's subscriptions are
+`fail()` makes a route answer an error; `lose_answers()` does the work but drops
+the connection (a timeout as the client sees it); an Idempotency-Key that was seen
+before gets the same answer again, as Mollie does. A customer's subscriptions are
 created, fetched, updated (PATCH) and canceled (DELETE) as Mollie's API does.
 """
 
@@ -76,6 +77,7 @@ class MollieFake(LocalHTTPFake):
     failures: dict[tuple[str, str], tuple[int, Any]] = field(default_factory=dict)
     replays: dict[tuple[str, str, str], tuple[int, Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    lost: set[tuple[str, str]] = field(default_factory=set)
     base: str = ""
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
@@ -94,6 +96,7 @@ class MollieFake(LocalHTTPFake):
         """Answer normally again."""
         with self.lock:
             self.failures.clear()
+            self.lost.clear()
 
     def set_payment(self, payment_id: str, status: str, *, refunded: str | None = None,
                     charged_back: str | None = None) -> dict[str, Any]:
@@ -168,6 +171,8 @@ class MollieFake(LocalHTTPFake):
             if key and call.method == "POST" and status < 300:
                 with self.lock:
                     self.replays[(call.method, call.path, key)] = (status, answer)
+        if self._answer_lost(request, call.method, call.path):
+            return
         payload = answer.encode() if isinstance(answer, str) else json.dumps(answer).encode()
         request.send_response(status)
         kind = "text/html" if isinstance(answer, str) else "application/hal+json"

@@ -6,7 +6,8 @@ charges, refunds, disputes, invoices, invoice payments and subscriptions
 (retrieved, updated and canceled as Stripe Billing does). Requests arrive
 form-encoded, as the SDK sends them; every one is recorded with its flat form
 keys (`line_items[0][price_data][unit_amount]`). `expand[]` is honoured,
-`fail()` makes a route answer an error, and a POST repeated with an
+`fail()` makes a route answer an error, `lose_answers()` does the work but drops the
+connection (a timeout as the client sees it), and a POST repeated with an
 Idempotency-Key seen before gets the first answer again, as Stripe does.
 
 Test helpers build signed webhook deliveries (`event`, `sign`) from the same
@@ -104,6 +105,7 @@ class StripeFake(LocalHTTPFake):
     failures: dict[tuple[str, str], tuple[int, Any]] = field(default_factory=dict)
     replays: dict[tuple[str, str, str], tuple[int, Any]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    lost: set[tuple[str, str]] = field(default_factory=set)
     base: str = ""
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
@@ -121,6 +123,7 @@ class StripeFake(LocalHTTPFake):
         """Answer normally again."""
         with self.lock:
             self.failures.clear()
+            self.lost.clear()
 
     def requests_to(self, method: str, path: str) -> list[Call]:
         """The calls received for `method path` (path without the query string)."""
@@ -300,6 +303,8 @@ class StripeFake(LocalHTTPFake):
                 status, answer = self._route(call)
                 if key and call.method == "POST" and status < 300:
                     self.replays[(call.method, call.path, key)] = (status, answer)
+        if self._answer_lost(request, call.method, call.path):
+            return
         payload = json.dumps(answer).encode()
         request.send_response(status)
         request.send_header("Content-Type", "application/json")
