@@ -39,6 +39,7 @@ fuzz: $(VENV)/.installed-dev
 	KRACHT_FUZZ_EXAMPLES=$${KRACHT_FUZZ_EXAMPLES:-200} $(BIN)/python -m pytest tests/test_fuzzing.py -q
 
 bench: $(VENV)/.installed-dev
+	bash scripts/system-prerequisites
 	$(BIN)/python benchmarks/run.py
 
 clean:

@@ -1,30 +1,39 @@
-"""Benchmarks: each figure is a ratio against a baseline measured in the same run (medians of 3).
+"""Benchmarks on PostgreSQL: each figure is a ratio against a baseline measured in the same run (medians of 3).
 
-`python benchmarks/run.py [--smoke] [--database-url URL]` writes var/bench/results.json and prints a table.
-So far: booking a two-line journal entry through `coop.ledger.service.post` versus inserting the same
-rows with plain SQL, and the year-end export of a generated year (about 1,000,000 postings; with --smoke a few
-thousand) versus a plain SELECT of its postings. Later issues add the pledge path, webhooks and dashboards.
+`python benchmarks/run.py [--smoke] [--only NAME,...] [--workers N] [--postgres-url URL]` creates fresh bench
+databases on the server, runs the benchmarks, and writes var/bench/results.json plus a table:
+
+- pledge: pledges paid per second over HTTP (wrk) vs pgbench running the same SQL, at 16 and 32 connections;
+- reads: the public project listing and detail vs a bare FastAPI endpoint on the same server settings;
+- ledger: booking a journal entry through the ledger service vs inserting the same rows;
+- export: the year-end export vs a plain SELECT of the same postings, and its peak memory.
+
+`--smoke` uses tiny sizes and one-second loads, only to prove the scripts run (tests/benchmarks).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import statistics
 import sys
-import tempfile
 import time
 import tracemalloc
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import psycopg
 from alembic import command
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import insert, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,24 +43,22 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from large_data import generate  # noqa: E402
 
 from coop.core.clock import utc_now  # noqa: E402
-from coop.core.db import (  # noqa: E402
-    make_engine,
-    make_reader_engine,
-    unit_of_work,
-)
+from coop.core.db import make_engine, make_reader_engine, unit_of_work  # noqa: E402
 from coop.core.settings import get_settings  # noqa: E402
-from coop.exports.reports import Year  # noqa: E402
-from coop.exports.service import export_year_end  # noqa: E402
+from coop.exports.reports import JOURNAL, Year  # noqa: E402
+from coop.exports.service import export_year_end, write_report  # noqa: E402
 from coop.ledger.chart import AccountCode  # noqa: E402
 from coop.ledger.models import Account, JournalEntry, Posting  # noqa: E402
 from coop.ledger.queries import account_by_code  # noqa: E402
 from coop.ledger.schemas import Line  # noqa: E402
-from coop.ledger.service import post, sync_chart  # noqa: E402
+from coop.ledger.service import post  # noqa: E402
 from coop.migrations import alembic_config  # noqa: E402
 from coop.reference_data import seed_reference_data  # noqa: E402
 from funding import exports as funding_exports  # noqa: E402, F401  (projects and funds in the pack)
 
 RUNS = 3
+DEFAULT_POSTGRES = "postgresql://root@127.0.0.1:5432/postgres"
+BENCHMARKS = ("ledger", "pledge", "reads", "webhook", "dashboards", "export")
 
 
 def _median_rate(work: Callable[[], int]) -> float:
@@ -62,6 +69,69 @@ def _median_rate(work: Callable[[], int]) -> float:
         done = work()
         rates.append(done / (time.perf_counter() - start))
     return statistics.median(rates)
+
+
+def _median_seconds(work: Callable[[], int]) -> float:
+    """Seconds of the median of RUNS timed runs."""
+    times = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+@contextmanager
+def fresh_database(admin_url: str, name: str) -> Iterator[str]:
+    """A new database called `name` on the server (dropped first if a run left it), migrated; dropped after."""
+
+    def drop() -> None:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    drop()
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        command.upgrade(alembic_config(url), "head")
+        yield url
+    finally:
+        drop()
+
+
+@contextmanager
+def app_settings(database_url: str) -> Iterator[Engine]:
+    """This process's settings pointed at `database_url` (for in-process app calls); the app's engine."""
+    from coop.core.db import get_engine
+
+    saved = {name: os.environ.get(name) for name in ("KRACHT_DATABASE_URL", "KRACHT_PUBLIC_POSTS_PER_MINUTE")}
+    os.environ |= {"KRACHT_DATABASE_URL": database_url, "KRACHT_PUBLIC_POSTS_PER_MINUTE": "100000000"}
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    try:
+        yield get_engine()
+    finally:
+        get_engine().dispose()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        get_settings.cache_clear()
+        get_engine.cache_clear()
+
+
+def seed_demo_cooperative(engine: Engine, *, members: int) -> None:
+    """The demo's cooperative (members, funds with match rules, live projects with pledges), as `make run` has."""
+    from coop.core.clock import today_amsterdam
+    from coop.demo import DEMO_SEED, seed_demo
+    from funding.demo import seed_demo_projects
+
+    settings = get_settings()
+    with unit_of_work(engine) as session:
+        seed_demo(session, settings=settings, members=members)
+        seed_demo_projects(session, today=today_amsterdam(), seed=DEMO_SEED, public_url=settings.public_url)
 
 
 def bench_ledger_post(engine: Engine, entries: int) -> dict[str, float]:
@@ -103,11 +173,12 @@ def bench_ledger_post(engine: Engine, entries: int) -> dict[str, float]:
             "ledger_post_ratio": round(service_rate / baseline_rate, 3)}
 
 
-def bench_year_end_export(folder: Path, *, database_url: str | None, members: int, pledges: int) -> dict[str, float]:
-    """The year-end export of a generated year against a plain SELECT of the same postings: wall time (median of
-    RUNS), the ratio, and the export's peak Python memory."""
-    url = database_url or f"sqlite:///{folder / 'year.db'}"
-    command.upgrade(alembic_config(url), "head")
+def bench_year_end_export(url: str, folder: Path, *, members: int, pledges: int, size: str,
+                          whole_pack: bool) -> dict[str, float]:
+    """The year-end journal (journal.csv: every posting of the year, streamed) against a plain SELECT of the same
+    postings: wall time (medians of RUNS), the ratio, and the export's peak Python memory; keys end in `size`.
+    With `whole_pack`, also the time of the whole pack once (checks, every report as CSV and XLSX, the XAF file
+    and its validation), whose XLSX and XAF writing cost far more than reading the rows."""
     engine = make_engine(url)
     with unit_of_work(engine) as session:
         seed_reference_data(session)  # the chart, share classes and tiers the generated rows refer to
@@ -116,6 +187,7 @@ def bench_year_end_export(folder: Path, *, database_url: str | None, members: in
     generate(engine, members_count=members, pledges_count=pledges, today=today, days=this_year)
     year = Year(today.year)
     reader = make_reader_engine(url)
+    folder.mkdir(parents=True, exist_ok=True)
 
     def plain_select() -> int:
         with reader.connect() as connection:
@@ -127,63 +199,123 @@ def bench_year_end_export(folder: Path, *, database_url: str | None, members: in
                 .where(JournalEntry.booked_on.between(year.start, year.end)))
             return sum(1 for _ in result)
 
-    def export() -> int:
+    def journal() -> int:
         with Session(reader) as session:
-            pack = export_year_end(session, year=year.year, folder=folder / "pack", settings=get_settings(),
-                                   database="bench", force=True)
-        return next(f.rows for f in pack.files if f.name == "journal.csv")
+            return write_report(JOURNAL, session, year, folder).rows
 
     postings = plain_select()
     select_seconds = _median_seconds(plain_select)
-    export_seconds = _median_seconds(export)
+    journal_seconds = _median_seconds(journal)
     tracemalloc.start()
-    export()
+    journal()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
+    results = {f"export_postings_{size}": postings, f"export_s_{size}": round(journal_seconds, 3),
+               f"export_baseline_select_s_{size}": round(select_seconds, 3),
+               f"export_ratio_{size}": round(journal_seconds / select_seconds, 2),
+               f"export_peak_mb_{size}": round(peak / 2**20, 1)}
+    if whole_pack:
+        began = time.perf_counter()
+        with Session(reader) as session:
+            export_year_end(session, year=year.year, folder=folder / "pack", settings=get_settings(),
+                            database="bench", force=True)
+        results[f"export_pack_s_{size}"] = round(time.perf_counter() - began, 2)
     engine.dispose()
     reader.dispose()
-    return {"export_postings": postings, "export_s": round(export_seconds, 4),
-            "export_baseline_select_s": round(select_seconds, 4),
-            "export_ratio": round(export_seconds / select_seconds, 2), "export_peak_mb": round(peak / 2**20, 1)}
+    return results
 
 
-def _median_seconds(work: Callable[[], int]) -> float:
-    """Seconds of the median of RUNS timed runs."""
-    times = []
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def bench_dashboards(url: str, *, members: int, pledges: int, smoke: bool) -> dict[str, Any]:
+    """Every dashboard query on a generated cooperative (five years), then Voilà's time to the first chart."""
+    from dashboards_bench import bench_dashboard_queries, bench_first_chart
+
+    engine = make_engine(url)
+    with unit_of_work(engine) as session:
+        seed_reference_data(session)
+    began = time.perf_counter()
+    generate(engine, members_count=members, pledges_count=pledges)
+    engine.dispose()
+    results: dict[str, Any] = {"dashboard_members": members, "dashboard_pledges": pledges,
+                               "dashboard_data_generated_s": round(time.perf_counter() - began, 1)}
+    with app_settings(url):
+        reader = make_reader_engine(url)
+        results |= bench_dashboard_queries(reader, url, today=date.today())
+        reader.dispose()
+    return results | bench_first_chart(url, pool_refill_s=3 if smoke else 10)
+
+
+def run(args: argparse.Namespace, only: set[str]) -> dict[str, Any]:
+    """Every chosen benchmark, each in its own fresh database; the figures by key."""
+    from http_paths import bench_pledge_path, bench_public_reads, live_project
+    from webhooks_bench import bench_webhooks
+
+    seconds = args.seconds or (1 if args.smoke else 10)
+    runs_note = "smoke" if args.smoke else f"medians of {RUNS}"
+    results: dict[str, Any] = {"database": "postgresql", "smoke": args.smoke, "runs": runs_note,
+                               "workers": args.workers, "cpus": os.cpu_count(), "python": platform.python_version(),
+                               "measured_at": utc_now().isoformat(timespec="seconds")}
+    out = args.out.parent
+    if "ledger" in only:
+        with fresh_database(args.postgres_url, f"{args.prefix}_ledger") as url:
+            engine = make_engine(url)
+            with unit_of_work(engine) as session:
+                seed_reference_data(session)
+            results |= bench_ledger_post(engine, 20 if args.smoke else 1000)
+            engine.dispose()
+    if only & {"pledge", "reads", "webhook"}:
+        with fresh_database(args.postgres_url, f"{args.prefix}_http") as url, app_settings(url) as engine:
+            seed_demo_cooperative(engine, members=5 if args.smoke else 300)
+            if "pledge" in only:
+                results |= bench_pledge_path(engine, url, out, workers=args.workers, seconds=seconds, runs=RUNS)
+            if "reads" in only:
+                results |= bench_public_reads(engine, url, workers=args.workers, seconds=seconds, runs=RUNS)
+            if "webhook" in only:
+                results |= bench_webhooks(engine, url, out, project_id=live_project(engine), workers=args.workers,
+                                          seconds=seconds, runs=RUNS, per_run=500 if args.smoke else 4_000,
+                                          pool=5_000 if args.smoke else 40_000)
+    if "dashboards" in only:
+        with fresh_database(args.postgres_url, f"{args.prefix}_dashboards") as url:
+            results |= bench_dashboards(url, members=1_000 if args.smoke else 100_000,
+                                        pledges=10_000 if args.smoke else 1_000_000, smoke=args.smoke)
+    if "export" in only:
+        sizes = {"100k": (100, 1_000), "1m": (1_000, 10_000)} if args.smoke else {
+            "100k": (2_500, 50_000), "1m": (25_000, 500_000)}  # members, pledges: about 100k and 1M postings
+        for size, (members, pledges) in sizes.items():
+            with fresh_database(args.postgres_url, f"{args.prefix}_export_{size}") as url:
+                results |= bench_year_end_export(url, out / "export", members=members, pledges=pledges, size=size,
+                                                 whole_pack=size == "100k")
+        results["export_ratio"] = results["export_ratio_1m"]
+        results["export_peak_ratio_1m_to_100k"] = round(
+            results["export_peak_mb_1m"] / results["export_peak_mb_100k"], 2)
+    return results
 
 
 def main() -> None:
-    """Run every benchmark and write var/bench/results.json."""
+    """Run the benchmarks and write var/bench/results.json."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, only to prove the scripts run")
-    parser.add_argument("--database-url", help="default: a fresh SQLite file in a temporary folder")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes and 1 s loads, only to prove the scripts run")
+    parser.add_argument("--only", default=",".join(BENCHMARKS), help=f"comma-separated, of {', '.join(BENCHMARKS)}")
+    parser.add_argument("--postgres-url", default=os.environ.get("KRACHT_BENCH_POSTGRES_URL", DEFAULT_POSTGRES),
+                        help="a server where the bench may create and drop its own databases")
+    parser.add_argument("--prefix", default="kracht_bench", help="the bench databases' names start with this")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (kracht serve --workers)")
+    parser.add_argument("--seconds", type=int, help="length of each load run (default 10; 1 with --smoke)")
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "results.json")
     args = parser.parse_args()
-    entries = 20 if args.smoke else 1000
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{tmp}/bench.db"
-        command.upgrade(alembic_config(url), "head")
-        engine = make_engine(url)
-        with unit_of_work(engine) as session:
-            sync_chart(session)
-        results = {"database": engine.dialect.name, "smoke": args.smoke, **bench_ledger_post(engine, entries)}
-        engine.dispose()
-        year_db = None if args.database_url is None else args.database_url  # a second, empty database is needed
-        if year_db is None:
-            results |= bench_year_end_export(Path(tmp), database_url=None, members=200 if args.smoke else 25_000,
-                                             pledges=2_000 if args.smoke else 520_000)
+    only = set(args.only.split(","))
+    if unknown := only - set(BENCHMARKS):
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    began = time.perf_counter()
+    results = run(args, only)
+    results["total_s"] = round(time.perf_counter() - began, 1)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
-    table = Table(title=f"Kracht benchmarks ({results['database']}, medians of {RUNS})")
+    table = Table(title=f"Kracht benchmarks (PostgreSQL, {results['runs']})")
     table.add_column("key")
     table.add_column("value", justify="right")
     for key, value in results.items():
-        table.add_row(key, str(value))
+        if not isinstance(value, dict):  # per-query figures are in the JSON
+            table.add_row(key, str(value))
     Console().print(table)
 
 

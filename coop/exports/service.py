@@ -104,22 +104,24 @@ def run_checks(session: Session, year: Year, progress: Progress) -> list[str]:
     return passed
 
 
-def _write_report(report: Report, session: Session, year: Year, folder: Path, workbook: YearWorkbook,
-                  progress: Progress) -> ExportedFile:
-    """One report as `name`.csv and as a sheet, from a single pass over its rows."""
+def write_report(report: Report, session: Session, year: Year, folder: Path, workbook: YearWorkbook | None = None,
+                 progress: Progress | None = None) -> ExportedFile:
+    """One report as `name`.csv and (given a workbook) as a sheet, from a single pass over its rows."""
+    say = progress or (lambda _message, _done: None)
     path = folder / f"{report.name}.csv"
-    sheet = workbook.sheet(report)
+    sheet = workbook.sheet(report) if workbook is not None else None
     rows = 0
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow([column.name for column in report.columns])
         for values in report.rows(session, year):
             writer.writerow([_cell(column.kind, value) for column, value in zip(report.columns, values, strict=True)])
-            sheet = workbook.row(sheet, report, values)
+            if workbook is not None and sheet is not None:
+                sheet = workbook.row(sheet, report, values)
             rows += 1
             if rows % 100_000 == 0:
-                progress(f"{report.name}: {rows:,} rows", False)
-    progress(f"{report.name}.csv: {rows:,} rows", True)
+                say(f"{report.name}: {rows:,} rows", False)
+    say(f"{report.name}.csv: {rows:,} rows", True)
     return ExportedFile(path.name, rows, _digest(path))
 
 
@@ -159,7 +161,7 @@ def export_year_end(session: Session, *, year: int, folder: Path, settings: Sett
     workbook_path = folder / f"kracht-{year}.xlsx"
     workbook = YearWorkbook(workbook_path, stamped=datetime.combine(created_on, time()))
     for report in reports():
-        pack.files.append(_write_report(report, session, closing, folder, workbook, say))
+        pack.files.append(write_report(report, session, closing, folder, workbook, say))
     workbook.save()
     pack.files.append(ExportedFile(workbook_path.name, sum(f.rows for f in pack.files), _digest(workbook_path)))
     say(f"{workbook_path.name} written", True)
