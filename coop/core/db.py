@@ -133,13 +133,21 @@ def open_session(engine: Engine | None = None) -> Session:
     return Session(engine or get_engine(), expire_on_commit=False)
 
 
-def get_row(session: Session, model: type[T], ident: Any, *, for_update: bool = False) -> T | None:
-    """A row by primary key, read afresh; row-locked on PostgreSQL when it is about to change.
+def get_row(session: Session, model: type[T], ident: Any, *, for_update: bool = False,
+            for_share: bool = False) -> T | None:
+    """A row by primary key, read afresh; row-locked on PostgreSQL when it is about to change (or must not).
 
+    `for_update` takes FOR NO KEY UPDATE: it queues other writers of the row, but not the inserts
+    that merely refer to it (a pledge's foreign key takes FOR KEY SHARE), so changing a project
+    does not hold up new pledges to it. Keys never change here. `for_share` takes FOR SHARE:
+    many may hold it at once, and a writer waits for them all (payments booked to a project
+    go on side by side, while the campaign's close waits for them, or they for it).
     SQLite needs no row lock: every transaction holds the write lock from its start (BEGIN IMMEDIATE).
     """
-    lock = for_update and session.get_bind().dialect.name == "postgresql"
-    return session.get(model, ident, populate_existing=True, with_for_update=True if lock else None)
+    lock: dict[str, bool] | None = None
+    if session.get_bind().dialect.name == "postgresql":
+        lock = {"key_share": True} if for_update else {"read": True} if for_share else None
+    return session.get(model, ident, populate_existing=True, with_for_update=lock)
 
 
 def get_session() -> Iterator[Session]:

@@ -105,11 +105,16 @@ def _existing(session: Session, key: str, lines: Sequence[Line]) -> JournalEntry
 
 
 def _lock_accounts(session: Session, codes: set[str]) -> dict[str, Account]:
-    """Load the accounts, row-locked in code order on PostgreSQL (SQLite holds BEGIN IMMEDIATE already)."""
+    """Load the accounts; the no-overdraft ones row-locked in code order on PostgreSQL (SQLite holds BEGIN
+    IMMEDIATE already), so their balance checks queue. Other accounts are not locked: every booking of the
+    cooperative goes through a few of them (the bank, a provider's clearing), and a lock there would queue them
+    all; their postings refer to them by foreign key only."""
     query = select(Account).where(col(Account.code).in_(sorted(codes))).order_by(col(Account.code))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
     found = {account.code: account for account in session.exec(query).all()}
+    guarded = sorted(code for code, account in found.items() if account.no_overdraft)
+    if guarded and session.get_bind().dialect.name == "postgresql":
+        session.exec(select(Account.id).where(col(Account.code).in_(guarded)).order_by(col(Account.code))
+                     .with_for_update(key_share=True)).all()
     for code in sorted(codes - set(found)):
         raise InvalidInput(f"unknown account {code}", field="lines")
     for account in found.values():

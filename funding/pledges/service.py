@@ -256,9 +256,10 @@ class PledgePurpose(PurposeHandler):
     partial_refunds = False
 
     def credit_lines(self, session: Session, payment: Payment, amount_cents: int) -> list[Line]:
-        """Pledges held for the project, whose row is locked first: a close deciding it waits, or is waited for."""
+        """Pledges held for the project, whose row is share-locked first: a close deciding it waits, or is waited
+        for, while other payments to the project go on beside this one."""
         pledge = get_pledge(session, pledge_id=payment.purpose_id)
-        get_project(session, project_id=pledge.project_id, for_update=True)
+        get_project(session, project_id=pledge.project_id, for_share=True)
         return [Line(account=AccountCode.PLEDGES_HELD, amount_cents=-amount_cents, project_id=pledge.project_id)]
 
     def money_back_lines(self, session: Session, payment: Payment, amount_cents: int) -> list[Line]:

@@ -54,9 +54,10 @@ CLOSING: dict[ProjectStatus, tuple[ProjectStatus, ...]] = {
 ANONYMOUS = "Anoniem"
 
 
-def get_project(session: Session, *, project_id: uuid.UUID, for_update: bool = False) -> Project:
-    """One project, or NotFound."""
-    project = get_row(session, Project, project_id, for_update=for_update)
+def get_project(session: Session, *, project_id: uuid.UUID, for_update: bool = False,
+                for_share: bool = False) -> Project:
+    """One project, or NotFound (row-locked as `get_row` says)."""
+    project = get_row(session, Project, project_id, for_update=for_update, for_share=for_share)
     if project is None:
         raise NotFound("no such project", field="project_id")
     return project
