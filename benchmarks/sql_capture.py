@@ -4,9 +4,9 @@
 BEGIN/COMMIT that `flow()` makes through the app. `pgbench_script(...)` renders them
 with their literal values, where the rows the flow created get fresh ids per run
 (`gen_random_uuid()` into pgbench variables, also inside strings such as idempotency
-keys and provider references) and the numbers the flow drew from `number_series`
-(payment references, journal entry numbers) are taken from that run's own UPDATE ...
-RETURNING. So pgbench repeats the same statements, with the same locks, row for row.
+keys and provider references) and the numbers the flow drew (journal entry numbers from
+`number_series`, payment references from their sequence) are taken from that run's own
+UPDATE ... RETURNING or nextval(). So pgbench repeats the same statements, with the same locks, row for row.
 """
 
 from __future__ import annotations
@@ -22,12 +22,14 @@ import psycopg
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-# The number series a flow may draw from: the insert that uses the number, and how it is written there.
+# The number series (and sequences) a flow may draw from: the insert that uses the number, and how it is written.
 NUMBERED = {"payment_reference": ("payment", "reference", "('KR' || lpad(':{var}', 8, '0'))"),
+            "payment_reference_seq": ("payment", "reference", "('KR' || lpad(':{var}', 8, '0'))"),
             "ledger_entry": ("ledger_entry", "number", ":{var}")}
 _INSERT = re.compile(r"^\s*INSERT INTO (\w+)", re.IGNORECASE)
 _LITERAL = re.compile(r"'(?:[^']|'')*'")
 _SERIES = re.compile(r"^\s*UPDATE number_series .* RETURNING number_series\.last_value\s*$", re.IGNORECASE | re.DOTALL)
+_SEQUENCE = re.compile(r"^\s*SELECT nextval\('(\w+)'\)\s*$", re.IGNORECASE)
 
 
 @dataclass
@@ -118,8 +120,9 @@ def pgbench_script(recorded: Recorded, dsn: str, *, pool: Pool | None = None) ->
             for params in sets:
                 sql = " ".join(statement.split())
                 table = (_INSERT.match(sql) or [None, None])[1]
-                if _SERIES.match(sql):
-                    series = str(params["name_1"])
+                drawn = _SEQUENCE.match(sql)
+                if _SERIES.match(sql) or drawn:
+                    series = drawn[1] if drawn else str(params["name_1"])
                     if series not in NUMBERED:
                         raise ValueError(f"the flow draws from number series {series!r}; add it to NUMBERED")
                     var = f"n{len(numbered)}"

@@ -1,13 +1,17 @@
-"""Gap-free number series (member numbers, certificates, invoices, journal entries).
+"""Gap-free number series (member numbers, certificates, invoices, journal entries), and references.
 
 A counter row is incremented inside the caller's transaction: the UPDATE takes a
 row lock, so concurrent callers queue, and a rollback gives the number back.
 That is what makes the series gap-free, unlike a database SEQUENCE.
+
+A reference only has to be unique (a payment's `KR...`): on PostgreSQL it comes from
+a SEQUENCE, which holds no lock until the transaction ends, so payments being made
+at the same moment do not queue on one row; a rollback leaves a gap there.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, String, Table, exc, insert, update
+from sqlalchemy import BigInteger, Column, String, Table, exc, insert, text, update
 from sqlmodel import Session, SQLModel
 
 number_series = Table(
@@ -36,6 +40,17 @@ def next_number(session: Session, *, series: str) -> int:
     except exc.IntegrityError:
         # Another transaction created the series first; now the row exists to lock.
         return int(session.execute(bump).scalar_one())
+
+
+REFERENCE_SEQUENCES = {"payment_reference": "payment_reference_seq"}
+"""The series that are references, not gap-free numbers, and their PostgreSQL sequence (see the migration)."""
+
+
+def next_reference(session: Session, *, series: str) -> int:
+    """The next number of a reference series: unique and increasing, not gap-free (SQLite: as `next_number`)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return next_number(session, series=series)
+    return int(session.execute(text(f"SELECT nextval('{REFERENCE_SEQUENCES[series]}')")).scalar_one())
 
 
 def peek_last_number(session: Session, *, series: str) -> int:

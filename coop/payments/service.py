@@ -22,7 +22,7 @@ from coop.core.clock import utc_now
 from coop.core.db import get_row
 from coop.core.errors import Conflict, InvalidInput, KrachtError, NotFound
 from coop.core.idempotency import add_resumer, finish_on_retry
-from coop.core.sequences import next_number
+from coop.core.sequences import next_reference
 from coop.core.settings import Settings, get_settings
 from coop.ledger.schemas import Line
 from coop.ledger.service import post
@@ -127,7 +127,7 @@ def create_payment(
     settings = get_settings()
     chosen = provider_for(session, provider, settings)
     payment = Payment(
-        reference=f"KR{next_number(session, series='payment_reference'):08d}", purpose=purpose,
+        reference=f"KR{next_reference(session, series='payment_reference'):08d}", purpose=purpose,
         purpose_id=purpose_id, amount_cents=amount_cents, description=description[:255], provider=provider,
         method=method, payer_email=payer_email, payer_name=payer_name, recurring=recurring,
         details=details or {},
@@ -409,7 +409,7 @@ def _record_renewal(session: Session, *, provider: PaymentProvider, renewal: Ren
     try:
         with session.begin_nested():
             payment = Payment(
-                reference=f"KR{next_number(session, series='payment_reference'):08d}", purpose=renewal.purpose,
+                reference=f"KR{next_reference(session, series='payment_reference'):08d}", purpose=renewal.purpose,
                 purpose_id=renewal.purpose_id, amount_cents=renewal.amount_cents,
                 description=renewal.description[:255], provider=provider.name,
                 provider_reference=renewal.provider_reference, recurring=True,
