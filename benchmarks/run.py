@@ -63,22 +63,18 @@ BENCHMARKS = ("ledger", "pledge", "reads", "webhook", "dashboards", "export")
 
 def _median_rate(work: Callable[[], int]) -> float:
     """Operations per second, the median of RUNS timed runs."""
-    rates = []
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        done = work()
-        rates.append(done / (time.perf_counter() - start))
-    return statistics.median(rates)
+    done, seconds = _counted_median(work)
+    return done / seconds
 
 
-def _median_seconds(work: Callable[[], int]) -> float:
-    """Seconds of the median of RUNS timed runs."""
-    times = []
+def _counted_median(work: Callable[[], int]) -> tuple[int, float]:
+    """What `work()` counted, and the seconds of the median of RUNS timed runs."""
+    counted, times = 0, []
     for _ in range(RUNS):
         start = time.perf_counter()
-        work()
+        counted = work()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return counted, statistics.median(times)
 
 
 @contextmanager
@@ -203,9 +199,8 @@ def bench_year_end_export(url: str, folder: Path, *, members: int, pledges: int,
         with Session(reader) as session:
             return write_report(JOURNAL, session, year, folder).rows
 
-    postings = plain_select()
-    select_seconds = _median_seconds(plain_select)
-    journal_seconds = _median_seconds(journal)
+    postings, select_seconds = _counted_median(plain_select)
+    _, journal_seconds = _counted_median(journal)
     tracemalloc.start()
     journal()
     peak = tracemalloc.get_traced_memory()[1]
@@ -249,7 +244,7 @@ def run(args: argparse.Namespace, only: set[str]) -> dict[str, Any]:
     from http_paths import bench_pledge_path, bench_public_reads, live_project
     from webhooks_bench import bench_webhooks
 
-    seconds = args.seconds or (1 if args.smoke else 10)
+    seconds = args.seconds or (1 if args.smoke else 7)
     runs_note = "smoke" if args.smoke else f"medians of {RUNS}"
     results: dict[str, Any] = {"database": "postgresql", "smoke": args.smoke, "runs": runs_note,
                                "workers": args.workers, "cpus": os.cpu_count(), "python": platform.python_version(),
@@ -264,7 +259,7 @@ def run(args: argparse.Namespace, only: set[str]) -> dict[str, Any]:
             engine.dispose()
     if only & {"pledge", "reads", "webhook"}:
         with fresh_database(args.postgres_url, f"{args.prefix}_http") as url, app_settings(url) as engine:
-            seed_demo_cooperative(engine, members=5 if args.smoke else 300)
+            seed_demo_cooperative(engine, members=5 if args.smoke else 100)
             if "pledge" in only:
                 results |= bench_pledge_path(engine, url, out, workers=args.workers, seconds=seconds, runs=RUNS)
             if "reads" in only:
@@ -272,7 +267,7 @@ def run(args: argparse.Namespace, only: set[str]) -> dict[str, Any]:
             if "webhook" in only:
                 results |= bench_webhooks(engine, url, out, project_id=live_project(engine), workers=args.workers,
                                           seconds=seconds, runs=RUNS, per_run=500 if args.smoke else 4_000,
-                                          pool=5_000 if args.smoke else 40_000)
+                                          pool=5_000 if args.smoke else 15_000)
     if "dashboards" in only:
         with fresh_database(args.postgres_url, f"{args.prefix}_dashboards") as url:
             results |= bench_dashboards(url, members=1_000 if args.smoke else 100_000,
@@ -299,7 +294,7 @@ def main() -> None:
                         help="a server where the bench may create and drop its own databases")
     parser.add_argument("--prefix", default="kracht_bench", help="the bench databases' names start with this")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (kracht serve --workers)")
-    parser.add_argument("--seconds", type=int, help="length of each load run (default 10; 1 with --smoke)")
+    parser.add_argument("--seconds", type=int, help="length of each load run (default 7; 1 with --smoke)")
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "results.json")
     args = parser.parse_args()
     only = set(args.only.split(","))
