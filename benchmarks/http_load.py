@@ -34,6 +34,25 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@contextmanager
+def process_settings(env: dict[str, str]) -> Iterator[None]:
+    """This process's KRACHT_* settings with `env` in force for the block, for in-process app calls."""
+    from coop.core.settings import get_settings
+
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ |= env
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        get_settings.cache_clear()
+
+
 def server_env(database_url: str, port: int) -> dict[str, str]:
     """The settings a benchmarked server runs with: the bench database, quiet logs, no rate limit on loopback."""
     return {**os.environ, "KRACHT_DATABASE_URL": database_url, "KRACHT_LOG_LEVEL": "WARNING",

@@ -99,23 +99,17 @@ def fresh_database(admin_url: str, name: str) -> Iterator[str]:
 @contextmanager
 def app_settings(database_url: str) -> Iterator[Engine]:
     """This process's settings pointed at `database_url` (for in-process app calls); the app's engine."""
+    from http_load import process_settings
+
     from coop.core.db import get_engine
 
-    saved = {name: os.environ.get(name) for name in ("KRACHT_DATABASE_URL", "KRACHT_PUBLIC_POSTS_PER_MINUTE")}
-    os.environ |= {"KRACHT_DATABASE_URL": database_url, "KRACHT_PUBLIC_POSTS_PER_MINUTE": "100000000"}
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    try:
-        yield get_engine()
-    finally:
-        get_engine().dispose()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        get_settings.cache_clear()
-        get_engine.cache_clear()
+    with process_settings({"KRACHT_DATABASE_URL": database_url, "KRACHT_PUBLIC_POSTS_PER_MINUTE": "100000000"}):
+        get_engine.cache_clear()  # the app's engine for this database, and none other after the block
+        try:
+            yield get_engine()
+        finally:
+            get_engine().dispose()
+            get_engine.cache_clear()
 
 
 def seed_demo_cooperative(engine: Engine, *, members: int) -> None:

@@ -103,6 +103,8 @@ def pgbench_script(recorded: Recorded, dsn: str, *, pool: Pool | None = None) ->
     With a `pool`, the rows the flow found already there (a payment a webhook is about) are a
     fresh row of the pool in every run, read by one indexed SELECT first.
     """
+    if not any(sets for _, sets in recorded.steps):
+        raise ValueError("nothing was recorded: the flow ran on another engine than the one captured")
     created = {made: f"u{i}" for i, made in enumerate(_created_ids(recorded))}
     lines = ["SELECT " + ", ".join(f"{v}, replace({v}::text, '-', '') AS {v}hex" for v in created.values())
              + " FROM (SELECT " + ", ".join(f"gen_random_uuid() AS {v}" for v in created.values()) + ") ids \\gset"]

@@ -11,18 +11,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import statistics
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from fastapi.testclient import TestClient
-from http_load import kracht_server, pgbench, wrk
+from http_load import kracht_server, pgbench, process_settings, wrk
 from sql_capture import Pool, capture, pgbench_script
 from sqlalchemy.engine import Engine
 
@@ -119,25 +116,6 @@ def _fill_pool(dsn: str, references: list[str]) -> None:
             "JOIN payment p ON p.provider_reference = r.reference", (references,))
 
 
-@contextmanager
-def _stripe_configured() -> Iterator[None]:
-    """This process's settings with the bench's Stripe key and webhook secret (for the recorded delivery)."""
-    from coop.core.settings import get_settings
-
-    saved = {name: os.environ.get(name) for name in STRIPE_ENV}
-    os.environ |= STRIPE_ENV
-    get_settings.cache_clear()
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        get_settings.cache_clear()
-
-
 def template_pledge(project_id: str) -> str:
     """An open sandbox pledge of EUR 25 made by the app: what the bench's Stripe payments are copied from."""
     from coop.app import create_app
@@ -157,7 +135,7 @@ def bench_webhooks(engine: Engine, database_url: str, folder: Path, *, project_i
     template = template_pledge(project_id)
     first = make_open_payments(dsn, template, count=1, tag="rec")[0]
     script = folder / "webhook.sql"
-    with _stripe_configured():
+    with process_settings(STRIPE_ENV):
         script.write_text(record_webhook_sql(engine, dsn, first)[0])
     loads = []
     with kracht_server(database_url, workers=workers, env=STRIPE_ENV) as base:

@@ -30,10 +30,5 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local total_paid, total_failed = 0, 0
-  for _, thread in ipairs(threads) do
-    total_paid = total_paid + thread:get("paid")
-    total_failed = total_failed + thread:get("failed")
-  end
-  report(summary, latency, string.format(', "pledges_paid": %d, "refused": %d', total_paid, total_failed))
+  report(summary, latency, string.format(', "pledges_paid": %d, "refused": %d', summed("paid"), summed("failed")))
 end

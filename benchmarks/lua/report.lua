@@ -5,6 +5,12 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
+function summed(name)
+  local total = 0
+  for _, thread in ipairs(threads) do total = total + thread:get(name) end
+  return total
+end
+
 function report(summary, latency, extra)
   local seconds = summary.duration / 1e6
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write

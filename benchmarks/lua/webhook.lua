@@ -40,10 +40,5 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local total_fulfilled, total_failed = 0, 0
-  for _, thread in ipairs(threads) do
-    total_fulfilled = total_fulfilled + thread:get("fulfilled")
-    total_failed = total_failed + thread:get("failed")
-  end
-  report(summary, latency, string.format(', "fulfilled": %d, "refused": %d', total_fulfilled, total_failed))
+  report(summary, latency, string.format(', "fulfilled": %d, "refused": %d', summed("fulfilled"), summed("failed")))
 end
