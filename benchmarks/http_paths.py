@@ -4,7 +4,8 @@
   32 connections, against `kracht serve --workers N`; baseline: pgbench running the
   SQL statements that one pledge and its payment sent (recorded, see sql_capture.py).
 - public project listing and detail: requests/s against a bare FastAPI endpoint on the
-  same uvicorn settings.
+  same uvicorn settings, as production serves them (the one-second copy of coop.core.microcache on);
+  plus, once, the listing without that copy.
 """
 
 from __future__ import annotations
@@ -106,4 +107,7 @@ def bench_public_reads(engine: Engine, database_url: str, *, workers: int, secon
                 "requests_per_s", "p50_ms", "p99_ms")
             results |= {f"{name}_per_s": round(got["requests_per_s"], 1), f"{name}_p99_ms": round(got["p99_ms"], 2),
                         f"{name}_ratio": round(got["requests_per_s"] / baseline["requests_per_s"], 3)}
+    with kracht_server(database_url, workers=workers, env={"KRACHT_PUBLIC_CACHE_SECONDS": "0"}) as base:
+        uncached = wrk(base, "get.lua", connections=connections, seconds=seconds, env={"WRK_PATH": paths["listing"]})
+    results["listing_uncached_per_s"] = round(uncached["requests_per_s"], 1)  # one run: what each copy costs
     return results

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -15,6 +16,7 @@ from coop.auth.api import router as auth_router
 from coop.core.db import SessionDep
 from coop.core.errors import PROBLEM_JSON, install_error_handlers, problem
 from coop.core.http import HardeningMiddleware, RateLimiter
+from coop.core.microcache import PublicCache
 from coop.core.settings import get_settings
 from coop.ledger.api import router as ledger_router
 from coop.members.api import router as members_router
@@ -38,6 +40,8 @@ from funding.web.initiators import router as initiator_pages
 from funding.web.pages import router as project_pages
 
 API_PREFIX = "/api/v1"
+# The anonymous reads everyone makes at a campaign launch: answered from a per-process copy (coop.core.microcache).
+BUSIEST_PUBLIC_READS = re.compile(rf"{API_PREFIX}/projects(/[0-9a-fA-F-]{{36}})?")
 
 
 def create_app() -> FastAPI:
@@ -51,6 +55,7 @@ def create_app() -> FastAPI:
                     "Amounts are integer euro cents; errors are RFC 9457 problem+json.",
     )
     install_error_handlers(app)
+    app.add_middleware(PublicCache, paths=BUSIEST_PUBLIC_READS, seconds=settings.public_cache_seconds)
     app.add_middleware(HardeningMiddleware, max_body_bytes=settings.max_body_bytes, hsts=settings.is_production)
     if settings.cors_origins:  # off unless configured: browsers elsewhere may not call the API
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, ge=1_000)
     cors_origins: list[str] = Field(default_factory=list)  # sites whose pages may call the API (none by default)
     public_posts_per_minute: int = Field(default=30, ge=1)
+    # How long a process may answer the anonymous project listing and detail from its own copy (0: never).
+    public_cache_seconds: float = Field(default=1.0, ge=0, le=60)
 
     coop_name: str = "Coöperatie Kracht in NL U.A."
     coop_iban: str | None = None
