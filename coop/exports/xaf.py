@@ -22,7 +22,7 @@ from sqlmodel import Session, col
 
 from coop.core.money import cents_to_decimal
 from coop.core.settings import Settings
-from coop.exports.reports import STREAM_ROWS, Year, year_balance
+from coop.exports.reports import Year, streamed, year_balance
 from coop.ledger.models import Account, AccountType, JournalEntry, Posting
 from coop.members.queries import members_with_status
 
@@ -86,7 +86,7 @@ def _transactions(session: Session, year: Year) -> Iterator[tuple[Any, ...]]:
              .where(col(JournalEntry.booked_on).between(year.start, year.end))
              .order_by(order, col(JournalEntry.number), col(Posting.amount_cents).desc(), col(Account.code),
                        col(Posting.id)))
-    yield from session.execute(query.execution_options(yield_per=STREAM_ROWS))
+    yield from streamed(session, query)
 
 
 def write_auditfile(session: Session, *, year: Year, path: Path, settings: Settings, created_on: date,

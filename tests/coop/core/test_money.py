@@ -19,6 +19,7 @@ from coop.core.money import (
     cents_to_decimal,
     decimal_to_cents,
     divide_half_up,
+    euros_text,
     format_eur,
     from_provider_string,
     parse_amount,
@@ -183,6 +184,18 @@ def test_format_eur_refuses_non_int(bad: object) -> None:
 def test_provider_strings_have_two_decimals(cents: int, text: str) -> None:
     assert to_provider_string(cents) == text
     assert from_provider_string(text) == cents
+
+
+@given(st.integers(min_value=-(10**15), max_value=10**15))
+def test_euros_text_is_the_exact_decimal_with_two_places(cents: int) -> None:
+    assert euros_text(cents) == f"{Decimal(cents).scaleb(-2):.2f}"
+    assert from_provider_string(euros_text(cents)) == cents
+
+
+@pytest.mark.parametrize("bad", [1.5, True, "100", None])
+def test_euros_text_refuses_anything_but_int_cents(bad: object) -> None:
+    with pytest.raises(MoneyError):
+        euros_text(bad)  # type: ignore[arg-type]
 
 
 def test_from_provider_string_examples() -> None:
