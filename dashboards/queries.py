@@ -14,9 +14,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, TypeVar
+from functools import cache, lru_cache
+from typing import Any, TypeVar, TypeVarTuple
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import Row, Select, and_, bindparam, case, func, literal, or_, select, union_all
 from sqlalchemy.sql.expression import ColumnElement
 from sqlmodel import Session, col
 
@@ -45,6 +46,7 @@ from funding.pledges.queries import progress
 from funding.projects.models import Project, ProjectStatus, Theme
 
 AnySelect = TypeVar("AnySelect", bound=Select)  # any row shape
+Columns = TypeVarTuple("Columns")
 LEAVING = (FactKind.RESIGNED, FactKind.EXPELLED, FactKind.DECEASED)
 BEFORE = "0000-00"  # the bucket of everything before a period: sorts first, is no month
 CLEARING = (AccountCode.STRIPE_CLEARING, AccountCode.MOLLIE_CLEARING, AccountCode.SANDBOX_CLEARING,
@@ -229,6 +231,12 @@ def top_municipalities(session: Session, at: date, selection: Selection = EVERYT
                *_member_filters(selection))
         .group_by(code).order_by(count.desc(), code).limit(limit)).all()
     return [(code, int(members)) for code, members in rows]
+
+
+def _rows(session: Session, statement: Select[*Columns], **values: Any) -> Sequence[Row[*Columns]]:
+    """The rows of a statement built once, executed through Core: for the small queries of a page, building the
+    statement and the ORM's execution layer would cost more than the database's own work."""
+    return session.connection().execute(statement, values).all()
 
 
 def _postings(query: AnySelect) -> AnySelect:
@@ -614,15 +622,20 @@ def hours_per_month(session: Session, period: Period, selection: Selection = EVE
 def success_by(session: Session, period: Period, *, by: str,
                selection: Selection = EVERYTHING) -> list[tuple[str, int, int]]:
     """(theme or municipality code, succeeded, failed) of campaigns whose deadline fell in the period."""
+    rows = _rows(session, _success_statement(by, selection), start=period.start, end=period.end)
+    return [(str(getattr(key, "value", key)), int(won), int(lost)) for key, won, lost in rows]
+
+
+@lru_cache(maxsize=256)
+def _success_statement(by: str, selection: Selection) -> Select[*tuple[Any, ...]]:
+    """success_by's statement for one grouping and filter, built once (its period is bound at each call)."""
     column = {"theme": col(Project.theme), "municipality": col(Project.municipality_code)}[by]
     succeeded = func.sum(case((col(Project.status) == ProjectStatus.SUCCEEDED, 1), else_=0))
     failed = func.sum(case((col(Project.status) == ProjectStatus.FAILED, 1), else_=0))
-    rows = session.execute(
-        select(column, succeeded, failed)
-        .where(col(Project.status).in_([ProjectStatus.SUCCEEDED, ProjectStatus.FAILED]),
-               col(Project.deadline).between(period.start, period.end), *_project_filters(selection))
-        .group_by(column).order_by(column)).all()
-    return [(str(getattr(key, "value", key)), int(won), int(lost)) for key, won, lost in rows]
+    return (select(column, succeeded, failed)
+            .where(col(Project.status).in_([ProjectStatus.SUCCEEDED, ProjectStatus.FAILED]),
+                   col(Project.deadline).between(bindparam("start"), bindparam("end")), *_project_filters(selection))
+            .group_by(column).order_by(column))
 
 
 @dataclass(frozen=True)
@@ -638,18 +651,23 @@ class FundBalance:
 
 def fund_balances(session: Session, at: date) -> list[FundBalance]:
     """Every fund's available (2300) and reserved (2310) money on `at`, from the ledger, by name."""
+    return [FundBalance(id=fund_id, name=name, kind=FundKind(kind), available_cents=-int(free or 0),
+                        reserved_cents=-int(promised or 0))
+            for fund_id, name, kind, free, promised in _rows(session, _fund_balances_statement(), at=at)]
+
+
+@cache
+def _fund_balances_statement() -> Select[*tuple[Any, ...]]:
+    """fund_balances's statement, built once (its date is bound at each call)."""
     free = and_(col(Account.code) == AccountCode.FUNDS_AVAILABLE, col(Posting.project_id).is_(None))
     available = func.sum(case((free, col(Posting.amount_cents)), else_=0))
     reserved = func.sum(case((col(Account.code) == AccountCode.FUNDS_RESERVED, col(Posting.amount_cents)), else_=0))
     money = (_postings(select(col(Posting.fund_id), available.label("available"), reserved.label("reserved")))
-             .where(col(Posting.fund_id).is_not(None), col(JournalEntry.booked_on) <= at,
+             .where(col(Posting.fund_id).is_not(None), col(JournalEntry.booked_on) <= bindparam("at"),
                     col(Account.code).in_([AccountCode.FUNDS_AVAILABLE, AccountCode.FUNDS_RESERVED]))
              .group_by(col(Posting.fund_id)).subquery())
-    rows = session.execute(select(col(Fund.id), col(Fund.name), col(Fund.kind), money.c.available, money.c.reserved)
-                           .outerjoin(money, money.c.fund_id == col(Fund.id))
-                           .order_by(col(Fund.name), col(Fund.id))).all()
-    return [FundBalance(id=fund_id, name=name, kind=FundKind(kind), available_cents=-int(free or 0),
-                        reserved_cents=-int(promised or 0)) for fund_id, name, kind, free, promised in rows]
+    return (select(col(Fund.id), col(Fund.name), col(Fund.kind), money.c.available, money.c.reserved)
+            .outerjoin(money, money.c.fund_id == col(Fund.id)).order_by(col(Fund.name), col(Fund.id)))
 
 
 def municipalities_in_use(session: Session) -> list[str]:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any, TypeVarTuple, Unpack
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Row, Select, case, func, literal, or_, select
 from sqlmodel import Session, col
@@ -33,7 +33,7 @@ STREAM_ROWS = 5_000  # rows fetched at a time from a long result
 Columns = TypeVarTuple("Columns")
 
 
-def streamed(session: Session, query: Select[Unpack[Columns]]) -> Iterator[Row[Unpack[Columns]]]:
+def streamed(session: Session, query: Select[*Columns]) -> Iterator[Row[*Columns]]:
     """The rows of a long query of plain columns, STREAM_ROWS at a time from a server-side cursor, through Core:
     the ORM's row processing would cost seconds over a million postings and adds nothing to plain columns."""
     yield from session.connection().execute(query.execution_options(yield_per=STREAM_ROWS))
