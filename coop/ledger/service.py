@@ -156,11 +156,13 @@ def post(
     if found is not None:
         return found
     accounts = _lock_accounts(session, {line.account for line in lines})
-    # Look again under the lock: a concurrent booking of this key may have committed while we waited,
-    # and its money must not be counted a second time by the overdraft check.
-    found = _existing(session, key, lines)
-    if found is not None:
-        return found
+    if any(account.no_overdraft for account in accounts.values()):
+        # Look again under the lock: a concurrent booking of this key may have committed while we waited,
+        # and its money must not be counted a second time by the overdraft check. (Without a lock there is
+        # no check to protect: a concurrent booking of the key meets the unique key below.)
+        found = _existing(session, key, lines)
+        if found is not None:
+            return found
     _check_overdraft(session, accounts, lines)
     try:
         with session.begin_nested():

@@ -27,9 +27,9 @@ from funding.funds.queries import (
     condition_met,
     granted_per_project,
     grants_of,
-    matched_by_rule,
     matched_per_project,
     matches_of,
+    rule_use,
     rules_of,
 )
 from funding.funds.service import donate_failed_pledge, get_fund
@@ -55,7 +55,9 @@ def match_pledge(session: Session, *, pledge: Pledge, project: Project) -> list[
     if pledge.kind is not PledgeKind.MONEY or not pledge.amount_cents:
         return []
     today = today_amsterdam()
-    candidates = [(rule, get_fund(session, fund_id=rule.fund_id)) for rule in rules_of(session, active_only=True)]
+    rules = rules_of(session, active_only=True)
+    funds = {fund_id: get_fund(session, fund_id=fund_id) for fund_id in {rule.fund_id for rule in rules}}
+    candidates = [(rule, funds[rule.fund_id]) for rule in rules]
     applying = [rule for rule, fund in candidates if eligible(rule, fund, project, today)]
     for fund_id in sorted({rule.fund_id for rule in applying}):
         get_fund(session, fund_id=fund_id, for_update=True)  # in id order: no deadlock between pledges
@@ -72,25 +74,24 @@ def _match_one(session: Session, rule: MatchRule, pledge: Pledge, project: Proje
     if any(m.rule_id == rule.id for m in matches_of(session, pledge_id=pledge.id, statuses=list(MatchStatus))):
         return None
     amount = pledge.amount_cents or 0
-    _, by_pledger = matched_by_rule(session, rule_id=rule.id, project_id=project.id, email=pledge.email)
-    on_project, on_project_count = matched_by_rule(session, rule_id=rule.id, project_id=project.id)
+    used = rule_use(session, rule_id=rule.id, project_id=project.id, email=pledge.email)
     if rule.lump_sum_cents is not None:
-        if on_project_count or not _threshold_reached(session, rule, project):
+        if used.on_project_count or not _threshold_reached(session, rule, project):
             return None
         wanted = (rule.lump_sum_cents, f"{format_eur(rule.lump_sum_cents)} bij {(rule.threshold_bp or 0) // 100}% "
                                        f"van het doel en {rule.min_backers or 0} steunbetuigingen")
-    elif by_pledger >= rule.pledges_per_pledger:
+    elif used.by_pledger_count >= rule.pledges_per_pledger:
         return None
     else:
         wanted = (min(apply_basis_points(amount, rule.ratio_bp), rule.cap_per_pledge_cents),
                   f"{rule.ratio_bp / 100:g}% van {format_eur(amount)}"
                   + (f" (maximum per bijdrage {format_eur(rule.cap_per_pledge_cents)})"
                      if apply_basis_points(amount, rule.ratio_bp) > rule.cap_per_pledge_cents else ""))
-    on_budget, _ = matched_by_rule(session, rule_id=rule.id)
     limits = [
         wanted,
-        (rule.cap_per_project_cents - on_project, f"maximum per project {format_eur(rule.cap_per_project_cents)}"),
-        (rule.budget_cents - on_budget, f"budget {format_eur(rule.budget_cents)}"),
+        (rule.cap_per_project_cents - used.on_project_cents,
+         f"maximum per project {format_eur(rule.cap_per_project_cents)}"),
+        (rule.budget_cents - used.cents, f"budget {format_eur(rule.budget_cents)}"),
         (available_cents(session, fund_id=rule.fund_id), "beschikbaar in het fonds"),
     ]
     cents, reason = min(limits, key=lambda limit: limit[0])

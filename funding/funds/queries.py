@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
+from sqlalchemy import and_, case
 from sqlmodel import Session, col, func, select
 
 from coop.ledger.chart import AccountCode
@@ -54,6 +56,28 @@ def matched_by_rule(session: Session, *, rule_id: uuid.UUID, project_id: uuid.UU
         query = query.where(Match.pledger_email == email)
     cents, count = session.exec(query).one()
     return int(cents), int(count)
+
+
+@dataclass(frozen=True)
+class RuleUse:
+    """What a rule's standing matches come to: in all, on one project, and for one pledger on it."""
+
+    cents: int
+    on_project_cents: int
+    on_project_count: int
+    by_pledger_count: int
+
+
+def rule_use(session: Session, *, rule_id: uuid.UUID, project_id: uuid.UUID, email: str) -> RuleUse:
+    """A rule's budget, project and pledger use in one query (a match of a paid pledge checks all three)."""
+    on_project = col(Match.project_id) == project_id
+    by_pledger = and_(on_project, col(Match.pledger_email) == email)
+    cents, project_cents, project_count, pledger_count = session.exec(select(
+        func.coalesce(func.sum(Match.amount_cents), 0),
+        func.coalesce(func.sum(case((on_project, Match.amount_cents), else_=0)), 0),
+        func.count(case((on_project, 1))), func.count(case((by_pledger, 1)))).where(
+        Match.rule_id == rule_id, col(Match.status).in_(STANDING))).one()
+    return RuleUse(int(cents), int(project_cents), int(project_count), int(pledger_count))
 
 
 def matches_of(session: Session, *, pledge_id: uuid.UUID | None = None, project_id: uuid.UUID | None = None,
