@@ -227,6 +227,8 @@ def apply_snapshot(session: Session, *, payment: Payment, snapshot: ProviderSnap
     notes: list[str] = []
     handler = handler_for(payment.purpose)
     target = snapshot.status
+    now = utc_now()
+    payment.updated_at = now  # before the first flush, so that one UPDATE carries it with the changes
     if snapshot.method and not payment.method:
         payment.method = snapshot.method
     if snapshot.subscription_id and not payment.provider_subscription_id:
@@ -236,7 +238,7 @@ def apply_snapshot(session: Session, *, payment: Payment, snapshot: ProviderSnap
             notes.append(f"{payment.status.value} -> {target.value}")
             payment.status = target
             if target is S.PAID:
-                payment.paid_at = utc_now()
+                payment.paid_at = now
                 _book(session, payment, key=f"payment:{payment.id}:paid", amount_cents=payment.amount_cents,
                       sign=1, what="Payment")
                 handler.on_paid(session, payment)
@@ -246,7 +248,6 @@ def apply_snapshot(session: Session, *, payment: Payment, snapshot: ProviderSnap
             notes.append(f"ignored {payment.status.value} -> {target.value} (not allowed)")
     if payment.status in MONEY_RECEIVED:
         notes += _apply_money_back(session, payment, snapshot)
-    payment.updated_at = utc_now()
     session.add(payment)
     session.flush()
     return "; ".join(notes) or "no change"
