@@ -5,8 +5,8 @@ BEGIN/COMMIT that `flow()` makes through the app. `pgbench_script(...)` renders 
 with their literal values, where the rows the flow created get fresh ids per run
 (`gen_random_uuid()` into pgbench variables, also inside strings such as idempotency
 keys and provider references) and the numbers the flow drew (journal entry numbers from
-`number_series`, payment references from their sequence) are taken from that run's own
-UPDATE ... RETURNING or nextval(). So pgbench repeats the same statements, with the same locks, row for row.
+`number_series`, provisional entry numbers and payment references from their sequences) are taken from that
+run's own UPDATE ... RETURNING or nextval(). So pgbench repeats the same statements, with the same locks, row for row.
 """
 
 from __future__ import annotations
@@ -22,11 +22,15 @@ import psycopg
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-# The number series (and sequences) a flow may draw from: the insert that uses the number, and how it is written.
+# The number series (and sequences) a flow may draw from: the table and parameter of the insert or update that uses
+# the number, and how it is written (`back`: how far the number is below the last of the block drawn, as recorded).
 NUMBERED = {"payment_reference": ("payment", "reference", "('KR' || lpad(':{var}', 8, '0'))"),
             "payment_reference_seq": ("payment", "reference", "('KR' || lpad(':{var}', 8, '0'))"),
-            "ledger_entry": ("ledger_entry", "number", ":{var}")}
+            "ledger_entry_provisional": ("ledger_entry", "number", "(-:{var})"),
+            "ledger_entry_provisional_seq": ("ledger_entry", "number", "(-:{var})"),
+            "ledger_entry": ("ledger_entry", "final", "(:{var} - {back})")}
 _INSERT = re.compile(r"^\s*INSERT INTO (\w+)", re.IGNORECASE)
+_WRITE = re.compile(r"^\s*(?:INSERT INTO|UPDATE) (\w+)", re.IGNORECASE)
 _LITERAL = re.compile(r"'(?:[^']|'')*'")
 _SERIES = re.compile(r"^\s*UPDATE number_series .* RETURNING number_series\.last_value\s*$", re.IGNORECASE | re.DOTALL)
 _SEQUENCE = re.compile(r"^\s*SELECT nextval\('(\w+)'\)\s*$", re.IGNORECASE)
@@ -112,7 +116,8 @@ def pgbench_script(recorded: Recorded, dsn: str, *, pool: Pool | None = None) ->
     if pool is not None:
         lines.append(pool.prelude)
         values |= pool.values
-    numbered: dict[tuple[str, str], str] = {}  # (table, column) -> the expression of the number drawn
+    numbered: dict[tuple[str, str], str] = {}  # (table, column) -> the expression of the number drawn last
+    draws = 0
     with psycopg.connect(dsn) as connection:
         cursor = psycopg.ClientCursor(connection)
         for statement, sets in recorded.steps:
@@ -121,24 +126,28 @@ def pgbench_script(recorded: Recorded, dsn: str, *, pool: Pool | None = None) ->
                 continue
             for params in sets:
                 sql = " ".join(statement.split())
-                table = (_INSERT.match(sql) or [None, None])[1]
+                table = (_WRITE.match(sql) or [None, None])[1]
                 drawn = _SEQUENCE.match(sql)
                 if _SERIES.match(sql) or drawn:
                     series = drawn[1] if drawn else str(params["name_1"])
                     if series not in NUMBERED:
                         raise ValueError(f"the flow draws from number series {series!r}; add it to NUMBERED")
-                    var = f"n{len(numbered)}"
+                    var = f"n{draws}"
+                    draws += 1
                     target_table, column, written = NUMBERED[series]
-                    numbered[(target_table, column)] = written.format(var=var)
+                    numbered[(target_table, column)] = written.replace("{var}", var)
                     lines.append(cursor.mogrify(sql, params) + f" AS {var} \\gset")
                     continue
                 marked = dict(params)
-                for (target_table, column), _ in numbered.items():
+                expressions = {}
+                for (target_table, column), written in numbered.items():
                     if table == target_table and column in marked:
-                        marked[column] = f"@@{target_table}.{column}@@"
+                        back = max(int(p[column]) for p in sets) - int(marked[column]) if "{back}" in written else 0
+                        expressions[column] = written.format(back=back)
+                        marked[column] = f"@@{column}@@"
                 rendered = cursor.mogrify(sql, marked)
-                for (target_table, column), expression in numbered.items():
-                    rendered = rendered.replace(f"'@@{target_table}.{column}@@'", expression)
+                for column, expression in expressions.items():
+                    rendered = rendered.replace(f"'@@{column}@@'", expression)
                 lines.append(_LITERAL.sub(lambda found: _spliced(found[0], values), rendered) + ";")
     return "\n".join(lines) + "\n"
 

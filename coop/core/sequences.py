@@ -22,12 +22,13 @@ number_series = Table(
 )
 
 
-def next_number(session: Session, *, series: str) -> int:
-    """The next number of `series` (1, 2, 3, ...), never skipped and never reused."""
+def next_number(session: Session, *, series: str, count: int = 1) -> int:
+    """The next number of `series` (1, 2, 3, ...), never skipped and never reused; with `count`, the last of
+    the next `count` numbers (a block taken in one statement)."""
     bump = (
         update(number_series)
         .where(number_series.c.name == series)
-        .values(last_value=number_series.c.last_value + 1)
+        .values(last_value=number_series.c.last_value + count)
         .returning(number_series.c.last_value)
     )
     value = session.execute(bump).scalar_one_or_none()
@@ -35,14 +36,15 @@ def next_number(session: Session, *, series: str) -> int:
         return int(value)
     try:
         with session.begin_nested():
-            session.execute(insert(number_series).values(name=series, last_value=1))
-        return 1
+            session.execute(insert(number_series).values(name=series, last_value=count))
+        return count
     except exc.IntegrityError:
         # Another transaction created the series first; now the row exists to lock.
         return int(session.execute(bump).scalar_one())
 
 
-REFERENCE_SEQUENCES = {"payment_reference": "payment_reference_seq"}
+REFERENCE_SEQUENCES = {"payment_reference": "payment_reference_seq",
+                       "ledger_entry_provisional": "ledger_entry_provisional_seq"}
 """The series that are references, not gap-free numbers, and their PostgreSQL sequence (see the migration)."""
 
 

@@ -75,6 +75,7 @@ def manual_entry(session: SessionDep, user: Treasurer, body: ManualEntryIn) -> E
                   project_id=ln.project_id, fund_id=ln.fund_id) for ln in body.lines]
     entry = service.post(session, key=f"manual:{body.idempotency_key}", lines=lines, description=body.description,
                          booked_on=body.booked_on, source_type="manual", created_by=user.id)
+    service.number_entries(session)
     return _public(session, entry)
 
 
@@ -84,4 +85,5 @@ def reverse_entry(session: SessionDep, user: Treasurer, entry_id: uuid.UUID, bod
     entry = service.get_entry(session, entry_id=entry_id)
     reversal = service.reverse(session, entry=entry, key=f"manual-reversal:{body.idempotency_key}",
                                booked_on=body.booked_on, created_by=user.id)
+    service.number_entries(session)
     return _public(session, reversal)

@@ -7,19 +7,24 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import event, exc
+from sqlalchemy import bindparam, event, exc, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from coop.core.clock import today_amsterdam
 from coop.core.errors import Conflict, InvalidInput, NotFound
 from coop.core.immutable import append_only
-from coop.core.sequences import next_number
+from coop.core.sequences import next_number, next_reference
 from coop.ledger.chart import CHART
 from coop.ledger.models import Account, JournalEntry, Posting, Side
 from coop.ledger.queries import account_by_code, balance, entry_by_key, entry_lines
 from coop.ledger.schemas import Line
 
 JOURNAL_SERIES = "ledger_entry"
+PROVISIONAL_SERIES = "ledger_entry_provisional"
+# session.info: this transaction may have booked entries still to be numbered. Kept through rollbacks (a
+# savepoint's rollback leaves the transaction's earlier entries); at worst the next commit looks and finds none.
+_UNNUMBERED = "kracht.ledger.unnumbered"
 
 
 class UnbalancedEntry(InvalidInput):
@@ -148,6 +153,8 @@ def post(
 
     The same key with the same lines returns the existing entry; with other lines
     it raises IdempotencyConflict. No-overdraft accounts are checked under a lock.
+    A new entry's number is provisional (negative) until `number_entries` runs, at the
+    latest just before the transaction commits.
     """
     if not key:
         raise InvalidInput("an entry needs an idempotency key", field="idempotency_key")
@@ -167,7 +174,7 @@ def post(
     try:
         with session.begin_nested():
             entry = JournalEntry(
-                number=next_number(session, series=JOURNAL_SERIES), booked_on=booked_on or today_amsterdam(),
+                number=-next_reference(session, series=PROVISIONAL_SERIES), booked_on=booked_on or today_amsterdam(),
                 description=description, idempotency_key=key, source_type=source_type, source_id=source_id,
                 created_by=created_by, reversal_of=reversal_of,
             )
@@ -179,6 +186,7 @@ def post(
                 for line in lines
             )
             session.flush()
+        session.info[_UNNUMBERED] = True
     except exc.IntegrityError:
         # A concurrent transaction booked the same key (or reversal) first: answer as if we were second.
         raced = _existing(session, key, lines)
@@ -190,6 +198,41 @@ def post(
     return entry
 
 
+def number_entries(session: Session) -> None:
+    """Give the entries this transaction booked their gap-free numbers, in booking order, in one step.
+
+    The journal's number series is one row that every booking transaction locks until it commits.
+    Taken at the commit (`_number_at_commit`), it is held for these statements and the commit only,
+    not for all the work a payment does after its booking; and it is then always the transaction's
+    last lock, so it cannot take part in a deadlock. Call it earlier only to show the numbers (the ledger API).
+    The provisional numbers are negative: on PostgreSQL other transactions' uncommitted rows are invisible,
+    on SQLite there is one writer, so the negative rows seen here are this transaction's own.
+    """
+    if not session.info.pop(_UNNUMBERED, False):
+        return
+    session.flush()
+    table = JournalEntry.__table__  # type: ignore[attr-defined]  # SQLModel declares it at runtime
+    provisional = session.execute(select(table.c.id).where(table.c.number < 0)
+                                  .order_by(table.c.number.desc())).scalars().all()
+    if not provisional:
+        return
+    first = next_number(session, series=JOURNAL_SERIES, count=len(provisional)) - len(provisional) + 1
+    numbers = {entry_id: first + offset for offset, entry_id in enumerate(provisional)}
+    # Plain table SQL: the ORM refuses every change to a booked entry (append_only); this is its one completion.
+    session.execute(update(table).where(table.c.id == bindparam("entry")).values(number=bindparam("final")),
+                    [{"entry": entry_id, "final": number} for entry_id, number in numbers.items()])
+    for entry in session.identity_map.values():
+        if isinstance(entry, JournalEntry) and entry.id in numbers:
+            set_committed_value(entry, "number", numbers[entry.id])
+
+
+@event.listens_for(Session, "before_commit")
+def _number_at_commit(session: Session) -> None:
+    """No entry is committed without its final number (a savepoint's release is not the commit)."""
+    if not session.in_nested_transaction():
+        number_entries(session)
+
+
 def reverse(
     session: Session, *, entry: JournalEntry, key: str, booked_on: date | None = None,
     created_by: uuid.UUID | None = None,
@@ -197,6 +240,7 @@ def reverse(
     """Book the mirror image of `entry` (once); the original stays as it was."""
     if entry.reversal_of is not None:
         raise Conflict("a reversal cannot itself be reversed; post a new entry", field="entry_id")
+    number_entries(session)  # the description names the original's number (booked in this transaction too?)
     lines = [Line(account=ln.account, amount_cents=-ln.amount_cents, member_id=ln.member_id,
                   project_id=ln.project_id, fund_id=ln.fund_id, payment_id=ln.payment_id)
              for ln in entry_lines(session, entry.id)]

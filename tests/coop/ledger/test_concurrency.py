@@ -95,11 +95,11 @@ def test_the_same_key_posted_by_20_threads_books_one_entry(database: Engine, pre
     with unit_of_work(database) as session:
         start = peek_last_number(session, series=JOURNAL_SERIES)
 
-    def book(session: Session, index: int) -> tuple[uuid.UUID, int]:
-        entry = service.post(session, key=key, lines=lines if index % 2 else lines[::-1], description=f"t{index}")
-        return entry.id, entry.number
+    def book(session: Session, index: int) -> JournalEntry:
+        return service.post(session, key=key, lines=lines if index % 2 else lines[::-1], description=f"t{index}")
 
-    results = run_together(database, book)
+    # Read once committed: a new entry's number is final at its commit.
+    results = [r if isinstance(r, Exception) else (r.id, r.number) for r in run_together(database, book)]
     errors = [r for r in results if isinstance(r, Exception)]
     assert errors == []
     assert len(set(results)) == 1, f"threads saw different entries: {Counter(results)}"
@@ -118,12 +118,12 @@ def test_20_withdrawals_of_10_from_a_fund_of_100_let_exactly_10_through(database
         start = peek_last_number(session, series=JOURNAL_SERIES)
         service.post(session, key=f"{prefix}deposit", lines=deposit(fund, 10_000), description="EUR 100 in")
 
-    def spend(session: Session, index: int) -> int:
+    def spend(session: Session, index: int) -> JournalEntry:
         return service.post(session, key=f"{prefix}grant:{index}", lines=withdraw(fund, 1_000),
-                            description=f"EUR 10 out, thread {index}").number
+                            description=f"EUR 10 out, thread {index}")
 
     results = run_together(database, spend)
-    booked = [r for r in results if not isinstance(r, Exception)]
+    booked = [r.number for r in results if not isinstance(r, Exception)]
     refused = [r for r in results if isinstance(r, Exception)]
     assert len(booked) == 10, results
     assert all(isinstance(r, InsufficientFunds) for r in refused), refused

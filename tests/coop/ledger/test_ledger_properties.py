@@ -36,6 +36,7 @@ from coop.ledger.service import (
     AlreadyReversed,
     IdempotencyConflict,
     InsufficientFunds,
+    number_entries,
 )
 from tests.coop.ledger.support import BANK, FUNDS, PAYABLE, REVENUE, multiset
 
@@ -120,6 +121,8 @@ class LedgerMachine(RuleBasedStateMachine):
         return any(-(self.baseline[b] + self.expected[b] + delta) < 0 for b, delta in movement.items())
 
     def _book(self, key: str, entry: JournalEntry, lines: list[Line], reversal_of: str | None = None) -> None:
+        assert entry.number < 0, "numbered only when asked, or at the commit"
+        number_entries(self.session)
         assert entry.number == self.last_number + 1, "entry numbers must have no gaps"
         assert entry.idempotency_key == key
         assert multiset(queries.entry_lines(self.session, entry.id)) == multiset(lines)

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from coop.core.clock import frozen_clock
 from coop.core.errors import Conflict, InvalidInput
@@ -40,9 +40,11 @@ from tests.coop.ledger.support import (
 
 
 def post(session: Session, lines: list[Line], *, key: str | None = None, **kwargs: object) -> JournalEntry:
-    """service.post with a fresh key and a description unless given."""
+    """service.post with a fresh key and a description unless given, numbered at once (as the ledger API shows it)."""
     kwargs.setdefault("description", "test booking")
-    return service.post(session, key=key or new_key(), lines=lines, **kwargs)  # type: ignore[arg-type]
+    entry = service.post(session, key=key or new_key(), lines=lines, **kwargs)  # type: ignore[arg-type]
+    service.number_entries(session)
+    return entry
 
 
 def sale(cents: int = 1000, **dims: uuid.UUID | None) -> list[Line]:
@@ -251,6 +253,45 @@ def test_entry_numbers_increase_by_one_without_gaps_even_around_refusals(session
     assert list(stored) == numbers
 
 
+def test_entries_get_their_numbers_at_the_commit_in_booking_order(session: Session) -> None:
+    start = row_counts(session)[2]
+    booked = [service.post(session, key=new_key(), lines=sale(cents), description="later numbered")
+              for cents in (100, 200, 300)]
+    assert all(entry.number < 0 for entry in booked), "provisional until the commit"
+    assert row_counts(session)[2] == start, "the series is not touched (nor locked) before the commit"
+
+    session.commit()
+    assert [entry.number for entry in booked] == [start + 1, start + 2, start + 3]
+    stored = session.exec(select(JournalEntry.number).where(col(JournalEntry.id).in_([e.id for e in booked]))
+                          .order_by(col(JournalEntry.number))).all()
+    assert list(stored) == [start + 1, start + 2, start + 3]
+    assert session.exec(select(func.count()).select_from(JournalEntry).where(col(JournalEntry.number) < 0)).one() == 0
+
+
+def test_a_savepoint_rolled_back_after_a_booking_leaves_it_to_be_numbered(session: Session) -> None:
+    start = row_counts(session)[2]
+    kept = service.post(session, key=new_key(), lines=sale(100), description="kept")
+    with pytest.raises(AlreadyReversed):  # its insert fails in a savepoint, which is rolled back
+        service.post(session, key=new_key(), lines=sale(-100)[::-1], description="twice", reversal_of=kept.id)
+        service.post(session, key=new_key(), lines=sale(-100)[::-1], description="twice", reversal_of=kept.id)
+    outer = session.begin_nested()
+    service.post(session, key=new_key(), lines=sale(5), description="rolled back with its savepoint")
+    outer.rollback()
+    session.commit()
+    assert kept.number == start + 1
+    assert session.exec(select(func.count()).select_from(JournalEntry).where(col(JournalEntry.number) < 0)).one() == 0
+    assert row_counts(session)[2] == start + 2  # the one reversal that was booked
+
+
+def test_a_rolled_back_booking_uses_no_number(session: Session) -> None:
+    start = row_counts(session)[2]
+    service.post(session, key=new_key(), lines=sale(100), description="rolled back")
+    session.rollback()
+    kept = service.post(session, key=new_key(), lines=sale(100), description="kept")
+    session.commit()
+    assert kept.number == start + 1
+
+
 # --- no overdraft -----------------------------------------------------------------------------------------
 
 
@@ -352,6 +393,7 @@ def test_reverse_posts_the_mirror_image_and_leaves_the_original(session: Session
     original = post(session, lines, description="gift", booked_on=date(2024, 1, 5))
     before = row_counts(session)
     reversal = service.reverse(session, entry=original, key=new_key("rev"), booked_on=date(2024, 1, 9))
+    service.number_entries(session)
 
     assert row_counts(session) == (before[0] + 1, before[1] + 3, before[2] + 1)
     assert reversal.id != original.id
@@ -373,6 +415,7 @@ def test_an_entry_is_reversed_once(session: Session) -> None:
     original = post(session, sale(800))
     key = new_key("rev")
     reversal = service.reverse(session, entry=original, key=key)
+    service.number_entries(session)
     before = row_counts(session)
 
     again = service.reverse(session, entry=original, key=key)
