@@ -240,7 +240,8 @@ def reverse(
     """Book the mirror image of `entry` (once); the original stays as it was."""
     if entry.reversal_of is not None:
         raise Conflict("a reversal cannot itself be reversed; post a new entry", field="entry_id")
-    number_entries(session)  # the description names the original's number (booked in this transaction too?)
+    if entry.number < 0:  # booked in this transaction: the description names its final number
+        number_entries(session)
     lines = [Line(account=ln.account, amount_cents=-ln.amount_cents, member_id=ln.member_id,
                   project_id=ln.project_id, fund_id=ln.fund_id, payment_id=ln.payment_id)
              for ln in entry_lines(session, entry.id)]

@@ -411,6 +411,15 @@ def test_reverse_posts_the_mirror_image_and_leaves_the_original(session: Session
             assert queries.balance(session, account=code, **dims) == 0
 
 
+def test_an_entry_reversed_in_the_transaction_that_booked_it_is_named_by_its_final_number(session: Session) -> None:
+    original = service.post(session, key=new_key(), lines=sale(250), description="sale")
+    reversal = service.reverse(session, entry=original, key=new_key("rev"))
+    session.commit()
+    assert original.number > 0
+    assert reversal.number == original.number + 1
+    assert reversal.description.startswith(f"Reversal of entry {original.number}: ")
+
+
 def test_an_entry_is_reversed_once(session: Session) -> None:
     original = post(session, sale(800))
     key = new_key("rev")
