@@ -379,8 +379,8 @@ def _dashboards_url(settings: Settings) -> str:
 def dashboards(
     host: Annotated[str, typer.Option(help="Address to bind; Voilà has no login, so keep it local.")] = "127.0.0.1",
     port: int = 8866,
-    preheat: Annotated[bool, typer.Option(help="Keep one executed kernel per page waiting (Voilà 0.5 can leave a "
-                                               "request on one hanging: see README).")] = False,
+    spare_kernels: Annotated[int, typer.Option(min=0, help="Started kernels kept waiting for the next page visit "
+                                                           "(each about 150 MB; 0: every visit starts its own).")] = 1,
     base_url: Annotated[str, typer.Option(help="The path a reverse proxy serves them under, e.g. /dashboards/.")]
     = "/",
 ) -> None:
@@ -391,8 +391,8 @@ def dashboards(
                       "authenticating reverse proxy (README, Dashboards).[/yellow]")
     base = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
     console.print(f"Dashboards on http://{host}:{port}{base}{dashboards_serve.INDEX}")
-    dashboards_serve.replace_process(host=host, port=port, database_url=_dashboards_url(settings), preheat=preheat,
-                                     base_url=base)
+    dashboards_serve.replace_process(host=host, port=port, database_url=_dashboards_url(settings),
+                                     spare_kernels=spare_kernels, base_url=base)
 
 
 @db_app.command("grant-readonly")

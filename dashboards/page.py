@@ -2,14 +2,16 @@
 
 A notebook makes a `Dashboard`, adds its sections (each a function from a `View` to a Plotly
 figure or an HTML string, built from `dashboards.queries` and `dashboards.figures`) and calls
-`show()`. Every redraw reads one consistent snapshot through a read-only engine. Redraws after the
-first are started by the browser (its first visit, a widget change, the "Vernieuwen" button, or the
-auto-refresh timer), because Voilà only shows output that answers a message from the page itself.
+`show()`. Every drawing reads one consistent snapshot through a read-only engine. In Voilà the browser
+starts each one (its visit, a widget change, the "Vernieuwen" button, or the auto-refresh timer),
+because Voilà only shows output that answers a message from the page itself; run elsewhere (nbclient),
+`show()` draws at once.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -68,9 +70,9 @@ class View:
         """The date the "as of" charts show: the period's last day."""
         return self.period.end
 
-    @cached_property
+    @property
     def books(self) -> TrialBalance:
-        """The period's trial balance, read once per redraw however many sections show it."""
+        """The period's trial balance (read once per redraw however many sections show it: `per_snapshot`)."""
         return books(self.session, self.period)
 
     @cached_property
@@ -98,8 +100,8 @@ class Browser(anywidget.AnyWidget):
     """The page's browser as the kernel sees it: the query string it opened the page with, and a timer.
 
     On showing the page the browser sends `location.search` and bumps `visits`, so the page applies the
-    link's choices and redraws with fresh data, also when Voilà pre-heated the kernel long before the
-    request. Every `interval_ms` (0: never) it bumps `ticks`, which the page answers with a redraw.
+    link's choices and draws what the database holds at that moment. Every `interval_ms` (0: never) it
+    bumps `ticks`, which the page answers with a redraw.
     """
 
     _esm = """
@@ -318,12 +320,19 @@ class Dashboard:
         self.browser.interval_ms = int(change["new"]) * 1000
 
     def show(self) -> None:
-        """Draw with the default choices and display; the browser then sends its link's choices (see `Browser`)."""
+        """Display the page; in Voilà the browser's first message (see `Browser`) draws it, elsewhere it draws now.
+
+        Voilà sends the page when the notebook has run, so drawing there first would only delay the page: the
+        browser asks for a drawing with its link's choices as soon as it shows the page.
+        """
         with Session(self.engine) as session:
             codes = municipalities_in_use(session)
         self.municipality.options = [("Alle gemeenten", ALL), *((labels.municipality(c), c) for c in codes)]
         self.apply_query({})
-        self.refresh()
+        if os.environ.get("VOILA_KERNEL_ID"):  # set by Voilà in its kernels before the notebook runs
+            self.status.value = '<span class="kracht-drawing" style="color:#555">Bezig met lezen…</span>'
+        else:
+            self.refresh()
         self.preset.observe(self._on_preset, names="value")
         for widget in (self.start, self.end):
             widget.observe(self._on_date, names="value")

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache, lru_cache
-from typing import Any, TypeVar, TypeVarTuple
+from functools import cache, lru_cache, wraps
+from typing import Any, Concatenate, ParamSpec, TypeVar, TypeVarTuple
 
-from sqlalchemy import Row, Select, and_, bindparam, case, func, literal, or_, select, union_all
+from sqlalchemy import Row, Select, and_, bindparam, case, event, func, literal, or_, select, union_all
 from sqlalchemy.sql.expression import ColumnElement
 from sqlmodel import Session, col
 
@@ -47,10 +47,39 @@ from funding.projects.models import Project, ProjectStatus, Theme
 
 AnySelect = TypeVar("AnySelect", bound=Select)  # any row shape
 Columns = TypeVarTuple("Columns")
+Asked = ParamSpec("Asked")
+Answer = TypeVar("Answer")
+ANSWERS = "kracht_dashboard_answers"  # in Session.info: this snapshot's answers by question
 LEAVING = (FactKind.RESIGNED, FactKind.EXPELLED, FactKind.DECEASED)
 BEFORE = "0000-00"  # the bucket of everything before a period: sorts first, is no month
 CLEARING = (AccountCode.STRIPE_CLEARING, AccountCode.MOLLIE_CLEARING, AccountCode.SANDBOX_CLEARING,
             AccountCode.BANK)
+
+
+def per_snapshot(query: Callable[Concatenate[Session, Asked], Answer]) -> Callable[Concatenate[Session, Asked], Answer]:
+    """Answer each question once per snapshot: a page's key figures and the charts beneath them ask the same ones.
+
+    The answers live in the session until its transaction ends, so a new snapshot asks again. They are
+    shared, so nobody may change them (they are frozen dataclasses, tuples and dicts that figures only read).
+    """
+
+    @wraps(query)
+    def answer(session: Session, *args: Asked.args, **kwargs: Asked.kwargs) -> Answer:
+        if ANSWERS not in session.info:
+            session.info[ANSWERS] = {}
+            event.listen(session, "after_transaction_end", _forget_answers)
+        answers: dict[tuple[Any, ...], Any] = session.info[ANSWERS]
+        question = (query.__name__, args, tuple(sorted(kwargs.items())))
+        if question not in answers:
+            answers[question] = query(session, *args, **kwargs)
+        return answers[question]
+
+    return answer
+
+
+def _forget_answers(session: Session, _transaction: Any) -> None:
+    """The snapshot ended: what it answered may no longer hold."""
+    session.info[ANSWERS] = {}
 
 
 @dataclass(frozen=True)
@@ -178,6 +207,7 @@ def _membership_events(until: date, selection: Selection) -> Any:
             .join(Member, col(Member.id) == events.c.member_id).where(*_member_filters(selection)).subquery())
 
 
+@per_snapshot
 def members_over_time(session: Session, period: Period, selection: Selection = EVERYTHING) -> Series:
     """Members (admitted, not yet left) at the end of each month, per member kind."""
     events = _membership_events(period.end, selection)
@@ -187,6 +217,7 @@ def members_over_time(session: Session, period: Period, selection: Selection = E
     return _per_bucket(period.months, rows, running=True)
 
 
+@per_snapshot
 def joins_and_leavers(session: Session, period: Period, selection: Selection = EVERYTHING) -> Series:
     """Members admitted (`joined`) and members who left (`left`, as a positive count) per month."""
     events = _membership_events(period.end, selection)
@@ -206,6 +237,7 @@ def _latest_facts(at: date) -> Any:
             .where(col(MembershipFact.effective_on) <= at).subquery())
 
 
+@per_snapshot
 def members_by_status(session: Session, at: date, selection: Selection = EVERYTHING) -> dict[str, int]:
     """How many members have each status on `at` (applicant, active, resigning, former, expelled, deceased)."""
     latest = _latest_facts(at)
@@ -219,6 +251,7 @@ def members_by_status(session: Session, at: date, selection: Selection = EVERYTH
     return counts
 
 
+@per_snapshot
 def top_municipalities(session: Session, at: date, selection: Selection = EVERYTHING,
                        limit: int = 10) -> list[tuple[str | None, int]]:
     """Municipalities with the most members (active or resigning) on `at`, largest first."""
@@ -256,6 +289,7 @@ def _ledger_by_month(session: Session, codes: Sequence[str], period: Period,
     return _per_bucket(period.months, session.execute(query.group_by(bucket, col(Account.code))).all(), running=True)
 
 
+@per_snapshot
 def share_capital_over_time(session: Session, period: Period, selection: Selection = EVERYTHING) -> Series:
     """Member share capital (0500, as a positive amount) at the end of each month, group `capital`."""
     filters = _member_filters(selection)
@@ -275,6 +309,7 @@ class ClassHolding:
     capital_cents: int
 
 
+@per_snapshot
 def holdings_by_class(session: Session, at: date, selection: Selection = EVERYTHING) -> list[ClassHolding]:
     """Per share class on `at`: members holding it, shares held and their nominal value (the share register)."""
     quantity, cents = col(ShareOperation.quantity), col(ShareOperation.quantity) * col(ShareOperation.nominal_cents)
@@ -319,6 +354,7 @@ def _covered_intervals(selection: Selection) -> Any:
             .where(col(SubscriptionPeriod.paid_on).is_not(None), start < stop, *_member_filters(selection)).subquery())
 
 
+@per_snapshot
 def recurring_revenue_over_time(session: Session, period: Period, selection: Selection = EVERYTHING) -> Series:
     """Yearly recurring subscription revenue (cents, VAT included) of the active subscriptions at each month's
     end, per tier: each paid period counts from when it made its subscription active until it stopped."""
@@ -354,6 +390,7 @@ def _subscription_states(at: date, grace_days: int, selection: Selection) -> Any
             .where(col(Subscription.started_on) <= at, *_member_filters(selection)).subquery())
 
 
+@per_snapshot
 def subscriptions_by_status(session: Session, at: date, *, grace_days: int,
                             selection: Selection = EVERYTHING) -> dict[tuple[str, str], int]:
     """(tier, status) -> how many subscriptions had that status on `at`."""
@@ -377,6 +414,7 @@ class PastDue:
     amount_cents: int
 
 
+@per_snapshot
 def past_due(session: Session, at: date, *, grace_days: int, selection: Selection = EVERYTHING,
              limit: int = 200) -> list[PastDue]:
     """Past-due subscriptions on `at`, longest overdue first, with what the unpaid renewal costs."""
@@ -400,6 +438,7 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
+@per_snapshot
 def renewals_and_lapses(session: Session, period: Period, selection: Selection = EVERYTHING) -> Series:
     """Per month: renewals paid (`renewed`, by renewal date), subscriptions that `lapsed` and that were
     `canceled` (by their last day + 1)."""
@@ -426,6 +465,7 @@ def renewals_and_lapses(session: Session, period: Period, selection: Selection =
     return _per_bucket(period.months, rows)
 
 
+@per_snapshot
 def invoiced_by_provider(session: Session, period: Period, selection: Selection = EVERYTHING) -> Series:
     """Subscription revenue invoiced per month (cents excluding VAT, credit notes subtracted) per provider."""
     bucket = month_key(col(Invoice.issued_on))
@@ -441,16 +481,19 @@ def invoiced_by_provider(session: Session, period: Period, selection: Selection 
 # -- the ledger -------------------------------------------------------------------------------------------
 
 
+@per_snapshot
 def books(session: Session, period: Period) -> TrialBalance:
     """The trial balance of the period: the same figures as `GET /api/v1/ledger/trial-balance`."""
     return trial_balance(session, start=period.start, end=period.end)
 
 
+@per_snapshot
 def cash_over_time(session: Session, period: Period) -> Series:
     """Money at each provider's clearing account and at the bank at the end of each month (cents)."""
     return _ledger_by_month(session, CLEARING, period)
 
 
+@per_snapshot
 def refunds_and_chargebacks(session: Session, period: Period) -> Series:
     """Money that went back to payers per month (cents): `refunds` we made and `chargebacks` payers forced."""
     bucket = month_key(col(JournalEntry.booked_on))
@@ -482,6 +525,7 @@ class Link:
     cents: int
 
 
+@per_snapshot
 def money_flows(session: Session, period: Period, selection: Selection = EVERYTHING) -> list[Link]:
     """Where the money booked in the period came from, what it was for, and where it went.
 
@@ -573,6 +617,7 @@ class ProjectProgress:
         return self.paid_cents + self.matched_cents + self.granted_cents
 
 
+@per_snapshot
 def live_projects(session: Session, selection: Selection = EVERYTHING, limit: int = 50) -> list[ProjectProgress]:
     """Live projects (soonest deadline first) with their progress, counted as the projects' own pages count it."""
     projects = session.execute(select(Project).where(col(Project.status) == ProjectStatus.LIVE,
@@ -586,6 +631,7 @@ def live_projects(session: Session, selection: Selection = EVERYTHING, limit: in
                             minutes_confirmed=found[p.id].minutes_confirmed) for p in projects]
 
 
+@per_snapshot
 def pledges_per_week(session: Session, period: Period, selection: Selection = EVERYTHING) -> Series:
     """Pledges made per week by kind (money that got paid, time and materials not withdrawn)."""
     bucket = week_key(col(Pledge.created_at))
@@ -599,6 +645,7 @@ def pledges_per_week(session: Session, period: Period, selection: Selection = EV
     return _per_bucket(period.weeks, rows)
 
 
+@per_snapshot
 def hours_per_month(session: Session, period: Period, selection: Selection = EVERYTHING) -> Series:
     """Volunteer time per month in minutes: `pledged` (by pledge date, not withdrawn) and `delivered` (by
     delivery date)."""
@@ -619,6 +666,7 @@ def hours_per_month(session: Session, period: Period, selection: Selection = EVE
     return _per_bucket(period.months, rows)
 
 
+@per_snapshot
 def success_by(session: Session, period: Period, *, by: str,
                selection: Selection = EVERYTHING) -> list[tuple[str, int, int]]:
     """(theme or municipality code, succeeded, failed) of campaigns whose deadline fell in the period."""
@@ -649,6 +697,7 @@ class FundBalance:
     reserved_cents: int
 
 
+@per_snapshot
 def fund_balances(session: Session, at: date) -> list[FundBalance]:
     """Every fund's available (2300) and reserved (2310) money on `at`, from the ledger, by name."""
     return [FundBalance(id=fund_id, name=name, kind=FundKind(kind), available_cents=-int(free or 0),
@@ -670,6 +719,7 @@ def _fund_balances_statement() -> Select[*tuple[Any, ...]]:
             .outerjoin(money, money.c.fund_id == col(Fund.id)).order_by(col(Fund.name), col(Fund.id)))
 
 
+@per_snapshot
 def municipalities_in_use(session: Session) -> list[str]:
     """Every municipality code that members or projects carry, for the filters."""
     code = col(Member.municipality_code)

@@ -42,25 +42,25 @@ def kernel_environment(environ: Mapping[str, str], *, database_url: str) -> dict
     return {**passed, "KRACHT_DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
 
 
-def voila_command(*, host: str, port: int, preheat: bool = False, base_url: str = "/",
+def voila_command(*, host: str, port: int, spare_kernels: int = 1, base_url: str = "/",
                   cull_idle_seconds: int = 600) -> list[str]:
-    """Voilà over the notebooks folder: sources stripped, idle kernels culled; pre-heated kernels if asked."""
+    """Voilà over the notebooks folder: sources stripped, idle kernels culled, spare kernels kept waiting."""
     command = [sys.executable, "-m", "voila", str(NOTEBOOKS), "--no-browser", f"--port={port}",
                f"--Voila.ip={host}", f"--Voila.base_url={base_url}", "--Voila.port_retries=0",
                "--strip_sources=True",
                "--VoilaConfiguration.show_tracebacks=False",
                f"--MappingKernelManager.cull_idle_timeout={cull_idle_seconds}",
-               "--MappingKernelManager.cull_interval=60"]
-    if preheat:
-        command += ["--preheat_kernel=True", "--pool_size=1"]
+               "--MappingKernelManager.cull_interval=60",
+               "--VoilaConfiguration.multi_kernel_manager_class=dashboards.kernel_pool.SpareKernelManager",
+               f"--SpareKernelManager.spare_kernels={spare_kernels}"]
     return command
 
 
 def warm_kernelspec(folder: Path) -> Path:
     """A `python3` kernel that imports the dashboards while it starts, before Voilà hands it a notebook.
 
-    A pre-heated kernel that is still running its notebook when a request takes it can leave that request
-    hanging in Voilà 0.5; with the imports (the slow part) done at start, the notebook runs in a blink.
+    The imports are the slow part of a kernel's start; a spare kernel (dashboards/kernel_pool.py) has them
+    done before the visit, so the notebook runs in a blink.
     """
     spec = folder / "kernels" / "python3"
     spec.mkdir(parents=True, exist_ok=True)
@@ -78,16 +78,16 @@ def _environment(database_url: str) -> dict[str, str]:
     return env
 
 
-def start(*, host: str, port: int, database_url: str, preheat: bool = False) -> subprocess.Popen[bytes]:
+def start(*, host: str, port: int, database_url: str, spare_kernels: int = 1) -> subprocess.Popen[bytes]:
     """Start Voilà beside the API (the caller stops it: SIGTERM shuts its kernels down)."""
-    return subprocess.Popen(voila_command(host=host, port=port, preheat=preheat),  # noqa: S603  (our own argv)
+    return subprocess.Popen(voila_command(host=host, port=port, spare_kernels=spare_kernels),  # noqa: S603  (our own argv)
                             cwd=NOTEBOOKS, env=_environment(database_url))
 
 
-def replace_process(*, host: str, port: int, database_url: str, preheat: bool = False,
+def replace_process(*, host: str, port: int, database_url: str, spare_kernels: int = 1,
                     base_url: str = "/") -> NoReturn:
     """Become Voilà (`kracht dashboards`): signals reach it directly, so stopping it stops its kernels too."""
     env = _environment(database_url)
     os.chdir(NOTEBOOKS)
-    os.execve(sys.executable, voila_command(host=host, port=port, preheat=preheat, base_url=base_url),  # noqa: S606
+    os.execve(sys.executable, voila_command(host=host, port=port, spare_kernels=spare_kernels, base_url=base_url),  # noqa: S606
               env)

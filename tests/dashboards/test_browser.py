@@ -1,4 +1,4 @@
-"""The dashboards in a real browser: `kracht dashboards` (Voilà, pre-heated kernels) on the demo, Debian's Chromium.
+"""The dashboards in a real browser: `kracht dashboards` (Voilà, spare kernels) on the demo, Debian's Chromium.
 
 Each page is opened, its charts are waited for and compared with the data (titles, traces, nodes,
 rows), a filter is changed and the chart must follow, and a screenshot is saved in the test's tmp

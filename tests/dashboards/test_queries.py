@@ -7,10 +7,13 @@ cancellations, projects that succeeded and failed, matchfunding) is read by the 
 
 from __future__ import annotations
 
+import io
+import uuid
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import Session, col, func, select
 
 from coop.core.clock import today_amsterdam
@@ -18,6 +21,7 @@ from coop.core.settings import get_settings
 from coop.ledger.chart import AccountCode
 from coop.ledger.models import Account, JournalEntry, Posting
 from coop.ledger.queries import balance, trial_balance
+from coop.members.importer import import_members
 from coop.members.models import FactKind, Member, MemberKind, MembershipFact, MemberStatus
 from coop.members.queries import members_with_status, search_members
 from coop.shares.queries import holdings_at
@@ -29,6 +33,7 @@ from funding.funds.queries import available_cents, list_funds, reserved_cents
 from funding.pledges.models import Pledge, PledgeKind, PledgeStatus
 from funding.pledges.queries import progress
 from funding.projects.models import Project, ProjectStatus, Theme
+from tests.demo_db import Demo
 
 TODAY = today_amsterdam()
 THREE_YEARS = Period(date(TODAY.year - 3, TODAY.month, 1), TODAY)
@@ -270,3 +275,26 @@ def test_municipalities_in_use_come_from_members_and_projects(reader: Session) -
     projects = set(reader.exec(select(Project.municipality_code)))
 
     assert codes == sorted(members | projects)
+
+
+def test_a_snapshot_answers_each_question_once_and_the_next_snapshot_reads_again(sqlite_copy: Demo) -> None:
+    statements: list[str] = []
+    event.listen(sqlite_copy.reader, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    row = ("kind;name;email;joined_on;membership_shares\n"
+           f"person;Sanne de Wit;sanne.{uuid.uuid4().hex[:8]}@example.org;{TODAY.isoformat()};1\n")
+
+    with Session(sqlite_copy.reader) as reader:
+        first = queries.members_by_status(reader, TODAY)
+        read = len(statements)
+        assert queries.members_by_status(reader, TODAY) is first  # the key figures and the chart share it
+        assert len(statements) == read
+        queries.members_by_status(reader, TODAY - timedelta(days=1))  # another question is read
+        assert len(statements) > read
+        reader.commit()  # the snapshot ends (a redraw's session does so when it closes)
+        with Session(sqlite_copy.engine) as writer:
+            assert import_members(writer, rows_source=io.StringIO(row), dry_run=False).imported == 1
+            writer.commit()
+
+        again = queries.members_by_status(reader, TODAY)
+
+    assert again["active"] == first["active"] + 1

@@ -39,16 +39,17 @@ SECRETS = {"KRACHT_STRIPE_API_KEY": "sk_live_secret", "KRACHT_MOLLIE_API_KEY": "
            "KRACHT_DATABASE_URL": "postgresql://kracht:apipassword@db/kracht", "AWS_SECRET_ACCESS_KEY": "x"}
 
 
-def test_voila_binds_locally_strips_sources_and_culls_idle_kernels() -> None:
+def test_voila_binds_locally_strips_sources_culls_idle_kernels_and_keeps_a_spare() -> None:
     command = serve.voila_command(host="127.0.0.1", port=8866)
 
     assert command[1:4] == ["-m", "voila", str(serve.NOTEBOOKS)]
     assert {"--Voila.ip=127.0.0.1", "--port=8866", "--Voila.port_retries=0", "--strip_sources=True",
             "--MappingKernelManager.cull_idle_timeout=600", "--MappingKernelManager.cull_interval=60",
             "--Voila.base_url=/", "--no-browser"} <= set(command)
-    assert "--preheat_kernel=True" not in command
-    assert {"--preheat_kernel=True", "--pool_size=1"} <= set(serve.voila_command(host="127.0.0.1", port=8866,
-                                                                                   preheat=True))
+    assert "--preheat_kernel=True" not in command  # Voilà's own pre-run kernels can hang a request
+    assert {"--VoilaConfiguration.multi_kernel_manager_class=dashboards.kernel_pool.SpareKernelManager",
+            "--SpareKernelManager.spare_kernels=1"} <= set(command)
+    assert "--SpareKernelManager.spare_kernels=3" in serve.voila_command(host="127.0.0.1", port=8866, spare_kernels=3)
 
 
 def test_kernels_import_the_dashboards_while_they_start(tmp_path: Path) -> None:
