@@ -67,7 +67,7 @@ def per_snapshot(query: Callable[Concatenate[Session, Asked], Answer]) -> Callab
     def answer(session: Session, *args: Asked.args, **kwargs: Asked.kwargs) -> Answer:
         if ANSWERS not in session.info:
             session.info[ANSWERS] = {}
-            event.listen(session, "after_transaction_end", _forget_answers)
+            event.listen(session, "after_transaction_end", forget_answers)
         answers: dict[tuple[Any, ...], Any] = session.info[ANSWERS]
         question = (query.__name__, args, tuple(sorted(kwargs.items())))
         if question not in answers:
@@ -77,8 +77,8 @@ def per_snapshot(query: Callable[Concatenate[Session, Asked], Answer]) -> Callab
     return answer
 
 
-def _forget_answers(session: Session, _transaction: Any) -> None:
-    """The snapshot ended: what it answered may no longer hold."""
+def forget_answers(session: Session, _transaction: Any = None) -> None:
+    """The snapshot ended (or a benchmark asks afresh): what it answered may no longer hold."""
     session.info[ANSWERS] = {}
 
 
