@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -20,6 +21,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 import pytest
 from fastapi.testclient import TestClient
@@ -317,3 +319,20 @@ def test_auto_refresh_shows_a_new_member_without_a_click(dashboards_url: str, pa
 
     page.wait_for_function(f"() => ({KEY_FIGURES})().members.value === {before + 1}", timeout=30_000)
 
+
+
+def test_leaving_a_page_shuts_its_kernel_down(dashboards_url: str, page: Any) -> None:
+    sockets: list[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    open_dashboard(page, dashboards_url, "membership")
+    found = re.search(r"/api/kernels/([0-9a-f-]{36})/channels", sockets[0])
+    assert found, sockets
+    kernel = f"{dashboards_url}/api/kernels/{found.group(1)}"
+    assert httpx.get(kernel).status_code == 200
+
+    page.goto("about:blank")  # the page asks Voilà to shut its kernel down as it goes (it needs the XSRF cookie)
+
+    deadline = time.monotonic() + 20
+    while httpx.get(kernel).status_code != 404:
+        assert time.monotonic() < deadline, "the kernel of a page that was left still runs"
+        time.sleep(0.2)

@@ -48,7 +48,7 @@ def test_voila_binds_locally_strips_sources_culls_idle_kernels_and_keeps_a_spare
             "--Voila.base_url=/", "--no-browser"} <= set(command)
     assert "--preheat_kernel=True" not in command  # Voilà's own pre-run kernels can hang a request
     assert {"--VoilaConfiguration.multi_kernel_manager_class=dashboards.kernel_pool.SpareKernelManager",
-            "--SpareKernelManager.spare_kernels=1"} <= set(command)
+            "--SpareKernelManager.spare_kernels=1", f"--Voila.config_file_paths={serve.RUNTIME}"} <= set(command)
     assert "--SpareKernelManager.spare_kernels=3" in serve.voila_command(host="127.0.0.1", port=8866, spare_kernels=3)
 
 
