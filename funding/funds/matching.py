@@ -1,9 +1,16 @@
 """Matchfunding: when a pledge to a live project is paid, each eligible rule reserves its match, exactly.
 
-The funds concerned are row-locked in id order before anything is read, so the
-budget, the caps and the fund's available money are read under the lock and a
-reservation can never exceed them (the ledger's no-overdraft check on 2300 is
-the last guard). Rules apply oldest first; each explains the amount it chose.
+The funds of the rules that may give something are row-locked in id order, and
+the match is worked out again under the lock: the budget, the caps and the
+fund's available money are read under it, so a reservation can never exceed
+them (the ledger's no-overdraft check on 2300 is the last guard). A rule that a
+first, lock-free look finds giving nothing even if its threshold were reached
+(the pledger had their match, the lump sum was paid, the budget or a cap is
+spent, the fund is empty) takes no lock: another pledge paid meanwhile can only
+use up more of it (money given back or donated meanwhile goes to the pledges
+after this one, as if it had been paid a moment earlier). That keeps the pledges
+of a campaign whose matches are spent from queueing on the fund's row.
+Rules apply oldest first; each explains the amount it chose.
 A match is released when its pledge's money goes back or the project fails,
 and becomes payable to the project when it succeeds.
 """
@@ -58,25 +65,29 @@ def match_pledge(session: Session, *, pledge: Pledge, project: Project) -> list[
     rules = rules_of(session, active_only=True)
     funds = {fund_id: get_fund(session, fund_id=fund_id) for fund_id in {rule.fund_id for rule in rules}}
     candidates = [(rule, funds[rule.fund_id]) for rule in rules]
-    applying = [rule for rule, fund in candidates if eligible(rule, fund, project, today)]
+    applying = [rule for rule, fund in candidates if eligible(rule, fund, project, today)
+                and _offer(session, rule, pledge, project, optimistic=True) is not None]
     for fund_id in sorted({rule.fund_id for rule in applying}):
         get_fund(session, fund_id=fund_id, for_update=True)  # in id order: no deadlock between pledges
     made = []
     for rule in applying:
-        match = _match_one(session, rule, pledge, project)
-        if match is not None:
-            made.append(match)
+        offer = _offer(session, rule, pledge, project)  # again, under the lock
+        if offer is not None:
+            made.append(_reserve(session, rule, pledge, project, *offer))
     return made
 
 
-def _match_one(session: Session, rule: MatchRule, pledge: Pledge, project: Project) -> Match | None:
-    """One rule's match, capped by the pledge cap, the project cap, the budget, the pledger limit and the fund."""
+def _offer(session: Session, rule: MatchRule, pledge: Pledge, project: Project, *,
+           optimistic: bool = False) -> tuple[int, str] | None:
+    """One rule's match (cents, explanation), capped by the pledge cap, the project cap, the budget, the pledger
+    limit and the fund; None when it gives nothing. `optimistic`: as if its threshold were reached (the most it
+    could give, for the look before the lock: another pledge paid meanwhile may reach the threshold)."""
     if any(m.rule_id == rule.id for m in matches_of(session, pledge_id=pledge.id, statuses=list(MatchStatus))):
         return None
     amount = pledge.amount_cents or 0
     used = rule_use(session, rule_id=rule.id, project_id=project.id, email=pledge.email)
     if rule.lump_sum_cents is not None:
-        if used.on_project_count or not _threshold_reached(session, rule, project):
+        if used.on_project_count or not (optimistic or _threshold_reached(session, rule, project)):
             return None
         wanted = (rule.lump_sum_cents, f"{format_eur(rule.lump_sum_cents)} bij {(rule.threshold_bp or 0) // 100}% "
                                        f"van het doel en {rule.min_backers or 0} steunbetuigingen")
@@ -97,7 +108,12 @@ def _match_one(session: Session, rule: MatchRule, pledge: Pledge, project: Proje
     cents, reason = min(limits, key=lambda limit: limit[0])
     if cents <= 0:
         return None
-    explanation = f"{limits[0][1]}" + (f", begrensd door {reason}" if reason != limits[0][1] else "")
+    return cents, f"{limits[0][1]}" + (f", begrensd door {reason}" if reason != limits[0][1] else "")
+
+
+def _reserve(session: Session, rule: MatchRule, pledge: Pledge, project: Project, cents: int,
+             explanation: str) -> Match:
+    """Book a match worked out under the fund's lock: 2300 -> 2310 for the project."""
     match = Match(rule_id=rule.id, fund_id=rule.fund_id, pledge_id=pledge.id, project_id=project.id,
                   pledger_email=pledge.email, amount_cents=cents, explanation=explanation[:500])
     session.add(match)
