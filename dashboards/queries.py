@@ -241,9 +241,10 @@ def _latest_facts(at: date) -> Any:
 def members_by_status(session: Session, at: date, selection: Selection = EVERYTHING) -> dict[str, int]:
     """How many members have each status on `at` (applicant, active, resigning, former, expelled, deceased)."""
     latest = _latest_facts(at)
-    rows = session.execute(select(latest.c.kind, func.count()).select_from(latest)
-                           .join(Member, col(Member.id) == latest.c.member_id)
-                           .where(latest.c.rank == 1, *_member_filters(selection)).group_by(latest.c.kind)).all()
+    statement = select(latest.c.kind, func.count()).select_from(latest).where(latest.c.rank == 1)
+    if filters := _member_filters(selection):  # unfiltered, the facts alone answer (from one index)
+        statement = statement.join(Member, col(Member.id) == latest.c.member_id).where(*filters)
+    rows = session.execute(statement.group_by(latest.c.kind)).all()
     counts: dict[str, int] = {}
     for kind, count in rows:
         status = STATUS_AFTER[FactKind(kind)].value

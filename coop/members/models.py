@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from coop.core.clock import utc_now
 from coop.core.types import UTCDateTime, str_enum
@@ -85,15 +85,22 @@ class MembershipFact(SQLModel, table=True):
     """Something that happened to a membership, effective on a date; the status on any date follows."""
 
     __tablename__ = "membership_fact"
-    __table_args__ = (Index("ix_membership_fact_kind_effective", "kind", "effective_on"),)  # joins/leavers per month
+    __table_args__ = (
+        Index("ix_membership_fact_kind_effective", "kind", "effective_on"),  # joins/leavers per month
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    member_id: uuid.UUID = Field(foreign_key="member.id", index=True)
+    member_id: uuid.UUID = Field(foreign_key="member.id")
     kind: FactKind = Field(sa_type=str_enum(FactKind))
     effective_on: date = Field(index=True)
     recorded_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
     actor_id: uuid.UUID | None = None
     note: str | None = Field(default=None, max_length=500)
+
+
+# Each member's latest fact on a date (the status charts): in order and, on PostgreSQL, from the index alone.
+Index("ix_membership_fact_latest", col(MembershipFact.member_id), col(MembershipFact.effective_on).desc(),
+      col(MembershipFact.recorded_at).desc(), postgresql_include=["kind"])
 
 
 class ConsentKind(StrEnum):
