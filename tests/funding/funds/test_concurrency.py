@@ -40,27 +40,9 @@ def test_fifty_simultaneous_pledges_never_overspend_the_budget(database) -> None
     with empty_postgres_database("kracht_matching") as url:
         engine = migrate(url)
         try:
-            today = today_amsterdam()
             with unit_of_work(engine) as setup:
-                fund = Fund(name="Wijkfonds", kind=FundKind.COMMUNITY_FUND)
-                project = Project(initiator_id=uuid.uuid4(), title="Speeltuin", summary="Een speeltuin",
-                                  municipality_code="GM0363", neighbourhood="Jordaan", theme=Theme.SPORT_EN_RECREATIE,
-                                  goal_cents=10_000_000, starts_on=today, deadline=today + timedelta(days=20),
-                                  funding_model=FundingModel.ALL_OR_NOTHING, status=ProjectStatus.LIVE)
-                setup.add_all([fund, project])
-                setup.flush()
-                setup.add(MatchRule(fund_id=fund.id, ratio_bp=10_000, cap_per_pledge_cents=10_000,
-                                    cap_per_project_cents=1_000_000, budget_cents=100_000))
-                post(setup, key=f"test-deposit:{fund.id}", description="Storting",
-                     lines=[Line(account=AccountCode.BANK, amount_cents=500_000, fund_id=fund.id),
-                            Line(account=AccountCode.FUNDS_AVAILABLE, amount_cents=-500_000, fund_id=fund.id)])
-                fund_id, project_id, references = fund.id, project.id, []
-                for n in range(PLEDGERS):
-                    _, payment = make_pledge(setup, project_id=project_id, data=PledgeIn(
-                        kind=PledgeKind.MONEY, amount_cents=10_000, name=f"Buur {n}", email=f"b{n}@example.org"))
-                    assert payment is not None
-                    setup.get(SandboxCheckout, payment.provider_reference).status = PaymentStatus.PAID
-                    references.append(payment.provider_reference)
+                fund_id, project_id = _fund_with_rule(setup, ratio_bp=10_000)
+            references = [_checkout_paid(engine, project_id, f"b{n}@example.org") for n in range(PLEDGERS)]
 
             outcomes = notify_paid_at_once(engine, references)
 
@@ -76,7 +58,8 @@ def test_fifty_simultaneous_pledges_never_overspend_the_budget(database) -> None
 
 
 def _fund_with_rule(session: Session, goal_cents: int = 10_000_000, **rule: int) -> tuple[uuid.UUID, uuid.UUID]:
-    """A funded community fund with one match rule, and a live project it covers: (fund id, project id)."""
+    """A community fund holding EUR 5,000 with one match rule (EUR 100 a pledge, a EUR 1,000 budget), and a live
+    project it covers: (fund id, project id)."""
     today = today_amsterdam()
     fund = Fund(name="Wijkfonds", kind=FundKind.COMMUNITY_FUND)
     project = Project(initiator_id=uuid.uuid4(), title="Speeltuin", summary="Een speeltuin",
@@ -93,15 +76,20 @@ def _fund_with_rule(session: Session, goal_cents: int = 10_000_000, **rule: int)
     return fund.id, project.id
 
 
+def _checkout_paid(engine: Engine, project_id: uuid.UUID, email: str) -> str:
+    """Pledge EUR 100 as `email` and pay the sandbox checkout; its reference, for the provider's report."""
+    with unit_of_work(engine) as session:
+        _, payment = make_pledge(session, project_id=project_id, data=PledgeIn(
+            kind=PledgeKind.MONEY, amount_cents=10_000, name="Buur", email=email))
+        assert payment is not None
+        session.get(SandboxCheckout, payment.provider_reference).status = PaymentStatus.PAID
+        return payment.provider_reference
+
+
 def _pay_while_the_fund_is_locked(engine: Engine, fund_id: uuid.UUID, project_id: uuid.UUID, email: str) -> str:
     """Pledge EUR 100 as `email` and report it paid while another transaction holds the fund's row; the outcome,
     or "waited for the fund" when the payment could not go on within a second."""
-    with unit_of_work(engine) as setup:
-        _, payment = make_pledge(setup, project_id=project_id, data=PledgeIn(
-            kind=PledgeKind.MONEY, amount_cents=10_000, name="Buur", email=email))
-        assert payment is not None
-        setup.get(SandboxCheckout, payment.provider_reference).status = PaymentStatus.PAID
-        reference = payment.provider_reference
+    reference = _checkout_paid(engine, project_id, email)
     with engine.connect() as holder, holder.begin():
         holder.execute(text("SELECT id FROM fund WHERE id = :id FOR UPDATE"), {"id": fund_id})
         try:
@@ -116,13 +104,7 @@ def _pay_while_the_fund_is_locked(engine: Engine, fund_id: uuid.UUID, project_id
 
 def _pay(engine: Engine, project_id: uuid.UUID, email: str) -> None:
     """Pledge EUR 100 as `email` and report it paid."""
-    with unit_of_work(engine) as session:
-        _, payment = make_pledge(session, project_id=project_id, data=PledgeIn(
-            kind=PledgeKind.MONEY, amount_cents=10_000, name="Buur", email=email))
-        assert payment is not None
-        session.get(SandboxCheckout, payment.provider_reference).status = PaymentStatus.PAID
-        reference = payment.provider_reference
-    assert notify_paid_at_once(engine, [reference]) == ["open -> paid"]
+    assert notify_paid_at_once(engine, [_checkout_paid(engine, project_id, email)]) == ["open -> paid"]
 
 
 def _matched(engine: Engine, fund_id: uuid.UUID) -> list[tuple[str, int]]:
