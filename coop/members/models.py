@@ -85,9 +85,7 @@ class MembershipFact(SQLModel, table=True):
     """Something that happened to a membership, effective on a date; the status on any date follows."""
 
     __tablename__ = "membership_fact"
-    __table_args__ = (
-        Index("ix_membership_fact_kind_effective", "kind", "effective_on"),  # joins/leavers per month
-    )
+    __table_args__ = (Index("ix_membership_fact_kind_effective", "kind", "effective_on"),)  # joins/leavers per month
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     member_id: uuid.UUID = Field(foreign_key="member.id")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -35,26 +36,32 @@ from tests.support import notify_paid_at_once
 PLEDGERS = 50
 
 
-@pytest.mark.postgres_only
-def test_fifty_simultaneous_pledges_never_overspend_the_budget(database) -> None:
+@pytest.fixture
+def engine(database: str) -> Iterator[Engine]:
+    """An engine on a migrated, empty PostgreSQL database of its own (row locks are PostgreSQL's)."""
     with empty_postgres_database("kracht_matching") as url:
-        engine = migrate(url)
+        migrated = migrate(url)
         try:
-            with unit_of_work(engine) as setup:
-                fund_id, project_id = _fund_with_rule(setup, ratio_bp=10_000)
-            references = [_checkout_paid(engine, project_id, f"b{n}@example.org") for n in range(PLEDGERS)]
-
-            outcomes = notify_paid_at_once(engine, references)
-
-            assert outcomes == ["open -> paid"] * PLEDGERS, outcomes
-            with unit_of_work(engine) as session:
-                matches = session.exec(select(Match).where(Match.fund_id == fund_id)).all()
-                assert sum(m.amount_cents for m in matches) == 100_000 and len(matches) == 10
-                assert (available_cents(session, fund_id=fund_id), reserved_cents(session, fund_id=fund_id)) == (
-                    400_000, 100_000)
-                assert global_sums(session) == (0, 0)
+            yield migrated
         finally:
-            engine.dispose()
+            migrated.dispose()
+
+
+@pytest.mark.postgres_only
+def test_fifty_simultaneous_pledges_never_overspend_the_budget(engine: Engine) -> None:
+    with unit_of_work(engine) as setup:
+        fund_id, project_id = _fund_with_rule(setup, ratio_bp=10_000)
+    references = [_checkout_paid(engine, project_id, f"b{n}@example.org") for n in range(PLEDGERS)]
+
+    outcomes = notify_paid_at_once(engine, references)
+
+    assert outcomes == ["open -> paid"] * PLEDGERS, outcomes
+    with unit_of_work(engine) as session:
+        matches = session.exec(select(Match).where(Match.fund_id == fund_id)).all()
+        assert sum(m.amount_cents for m in matches) == 100_000 and len(matches) == 10
+        assert (available_cents(session, fund_id=fund_id), reserved_cents(session, fund_id=fund_id)) == (
+            400_000, 100_000)
+        assert global_sums(session) == (0, 0)
 
 
 def _fund_with_rule(session: Session, goal_cents: int = 10_000_000, **rule: int) -> tuple[uuid.UUID, uuid.UUID]:
@@ -114,37 +121,28 @@ def _matched(engine: Engine, fund_id: uuid.UUID) -> list[tuple[str, int]]:
 
 
 @pytest.mark.postgres_only
-def test_a_pledge_its_rule_gives_nothing_does_not_wait_for_the_funds_lock(database) -> None:
-    with empty_postgres_database("kracht_matching") as url:
-        engine = migrate(url)
-        try:
-            with unit_of_work(engine) as setup:
-                fund_id, project_id = _fund_with_rule(setup, ratio_bp=10_000, pledges_per_pledger=1)
-            assert _pay_while_the_fund_is_locked(engine, fund_id, project_id, "a@example.org") == "waited for the fund"
-            _pay(engine, project_id, "b@example.org")
+def test_a_pledge_its_rule_gives_nothing_does_not_wait_for_the_funds_lock(engine: Engine) -> None:
+    with unit_of_work(engine) as setup:
+        fund_id, project_id = _fund_with_rule(setup, ratio_bp=10_000, pledges_per_pledger=1)
+    assert _pay_while_the_fund_is_locked(engine, fund_id, project_id, "a@example.org") == "waited for the fund"
+    _pay(engine, project_id, "b@example.org")
 
-            # b had the one match a pledger may have: the next pledge needs nothing of the fund, and waits for no one
-            assert _pay_while_the_fund_is_locked(engine, fund_id, project_id, "b@example.org") == "open -> paid"
-            assert _matched(engine, fund_id) == [("b@example.org", 10_000)]
-        finally:
-            engine.dispose()
+    # b had the one match a pledger may have: the next pledge needs nothing of the fund, and waits for no one
+    assert _pay_while_the_fund_is_locked(engine, fund_id, project_id, "b@example.org") == "open -> paid"
+    assert _matched(engine, fund_id) == [("b@example.org", 10_000)]
 
 
 @pytest.mark.postgres_only
-def test_a_threshold_rule_takes_the_funds_lock_until_its_lump_sum_is_paid(database) -> None:
+def test_a_threshold_rule_takes_the_funds_lock_until_its_lump_sum_is_paid(engine: Engine) -> None:
     """Another pledge paid meanwhile may reach the threshold, so "not yet" is only known under the lock."""
-    with empty_postgres_database("kracht_matching") as url:
-        engine = migrate(url)
-        try:
-            with unit_of_work(engine) as setup:
-                fund_id, project_id = _fund_with_rule(setup, goal_cents=30_000, ratio_bp=10_000, lump_sum_cents=25_000,
-                                                      threshold_bp=5_000, min_backers=3)
-            assert _pay_while_the_fund_is_locked(engine, fund_id, project_id, "a@example.org") == "waited for the fund"
-            for pledger in ("a@example.org", "b@example.org", "c@example.org"):  # c is the third backer
-                _pay(engine, project_id, pledger)
-            assert _matched(engine, fund_id) == [("c@example.org", 25_000)]
+    with unit_of_work(engine) as setup:
+        fund_id, project_id = _fund_with_rule(setup, goal_cents=30_000, ratio_bp=10_000, lump_sum_cents=25_000,
+                                              threshold_bp=5_000, min_backers=3)
+    assert _pay_while_the_fund_is_locked(engine, fund_id, project_id, "a@example.org") == "waited for the fund"
+    for pledger in ("a@example.org", "b@example.org", "c@example.org"):  # c is the third backer
+        _pay(engine, project_id, pledger)
+    assert _matched(engine, fund_id) == [("c@example.org", 25_000)]
 
-            assert _pay_while_the_fund_is_locked(engine, fund_id, project_id, "d@example.org") == "open -> paid"
-            assert _matched(engine, fund_id) == [("c@example.org", 25_000)]
-        finally:
-            engine.dispose()
+    assert _pay_while_the_fund_is_locked(engine, fund_id, project_id, "d@example.org") == "open -> paid"
+    assert _matched(engine, fund_id) == [("c@example.org", 25_000)]
+
