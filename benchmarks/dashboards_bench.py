@@ -5,7 +5,8 @@ years, the default filters) against its baseline: the SQL statements it sent,
 recorded once and sent again raw by psycopg with every row fetched. The ratio is the
 cost of the query layer (building, ORM, accumulating in Python) over the database's
 own work. Then the time to the first chart: Voilà as `kracht dashboards` serves it, in headless
-Chromium, from opening the membership page to its first Plotly chart drawn.
+Chromium, from opening the membership page to its first Plotly chart drawn; and its floor, a notebook
+that only shows one small chart, served the same way.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -114,16 +116,53 @@ def bench_first_chart(database_url: str, *, page: str = "membership", visits: in
     The first visit warms the machine's and the browser's caches and is not counted.
     """
     from http_load import BIN, free_port, serving
-    from playwright.sync_api import sync_playwright
 
     port = free_port()
     command = [str(BIN / "kracht"), "dashboards", "--port", str(port)]
     env = {**_env_without_database(), "KRACHT_DATABASE_URL": database_url}
-    first_chart, drawn = [], []
-    with serving(command, env=env, port=port, ready_path=None) as base, sync_playwright() as playwright:
+    with serving(command, env=env, port=port, ready_path=None) as base:
+        first_chart, drawn = _visit(f"{base}/voila/render/{page}.ipynb", visits=visits, pause_s=pause_s,
+                                    drawn=".kracht-updated")
+    return {"dashboard_first_chart_s": round(statistics.median(first_chart), 2),
+            "dashboard_page_drawn_s": round(statistics.median(drawn), 2), "dashboard_first_chart_page": page}
+
+
+FLOOR_CHART = """import plotly.graph_objects as go
+import plotly.io as pio
+
+pio.renderers.default = "plotly_mimetype"
+go.Figure(go.Bar(x=["a", "b", "c"], y=[3, 1, 2])).show()
+"""
+
+
+def bench_voila_floor(database_url: str, folder: Path, *, visits: int = RUNS,
+                      pause_s: float = SPARE_READY_S) -> dict[str, Any]:
+    """The floor under `dashboard_first_chart_s`: seconds to the first chart of a notebook that only shows one
+    small Plotly chart (no widgets, no database), served as the dashboards are (dashboards/serve.py)."""
+    import nbformat
+    from http_load import free_port, serving
+
+    from dashboards.serve import voila_command, voila_environment
+
+    folder.mkdir(parents=True, exist_ok=True)
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(FLOOR_CHART)])
+    nbformat.write(notebook, folder / "floor.ipynb")
+    port = free_port()
+    command = voila_command(host="127.0.0.1", port=port, notebooks=folder)
+    with serving(command, env=voila_environment(database_url), port=port, ready_path=None) as base:
+        first_chart, _ = _visit(f"{base}/voila/render/floor.ipynb", visits=visits, pause_s=pause_s)
+    return {"dashboard_floor_first_chart_s": round(statistics.median(first_chart), 2)}
+
+
+def _visit(url: str, *, visits: int, pause_s: float, drawn: str | None = None) -> tuple[list[float], list[float]]:
+    """Seconds to the first drawn chart of `url` (and to the `drawn` selector) in headless Chromium, for each of
+    `visits` visits `pause_s` apart after one warm-up visit that is not counted."""
+    from playwright.sync_api import sync_playwright
+
+    first_chart, done = [], []
+    with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
-        url = f"{base}/voila/render/{page}.ipynb"
         for visit in range(visits + 1):
             time.sleep(pause_s)
             tab = chromium.new_page()
@@ -131,14 +170,14 @@ def bench_first_chart(database_url: str, *, page: str = "membership", visits: in
             tab.goto(url, timeout=120_000)
             tab.wait_for_function(FIRST_CHART, timeout=120_000)
             charted = time.perf_counter() - start
-            tab.wait_for_selector(".kracht-updated", timeout=120_000)
+            if drawn:
+                tab.wait_for_selector(drawn, timeout=120_000)
             if visit:
                 first_chart.append(charted)
-                drawn.append(time.perf_counter() - start)
+                done.append(time.perf_counter() - start)
             tab.close()
         chromium.close()
-    return {"dashboard_first_chart_s": round(statistics.median(first_chart), 2),
-            "dashboard_page_drawn_s": round(statistics.median(drawn), 2), "dashboard_first_chart_page": page}
+    return first_chart, done
 
 
 def _env_without_database() -> dict[str, str]:

@@ -103,12 +103,12 @@ def kracht_server(database_url: str, *, workers: int, env: dict[str, str] | None
 
 
 @contextmanager
-def bare_server(*, workers: int) -> Iterator[str]:
-    """A bare FastAPI app (benchmarks/bare_app.py) on the same uvicorn settings: the ceiling of the framework."""
+def benchmark_app(app: str, *, workers: int, env: dict[str, str] | None = None) -> Iterator[str]:
+    """One of benchmarks/'s own apps (`module:app`) on the API's uvicorn settings: a ceiling to compare with."""
     port = free_port()
-    command = [str(BIN / "uvicorn"), "bare_app:app", "--app-dir", str(ROOT / "benchmarks"), "--port", str(port),
+    command = [str(BIN / "uvicorn"), app, "--app-dir", str(ROOT / "benchmarks"), "--port", str(port),
                "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
-    with serving(command, env=dict(os.environ), port=port) as base:
+    with serving(command, env={**os.environ, **(env or {})}, port=port) as base:
         yield base
 
 

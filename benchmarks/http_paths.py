@@ -3,6 +3,8 @@
 - pledge path: wrk pledges EUR 25 and presses "paid" on the sandbox checkout, at 16 and
   32 connections, against `kracht serve --workers N`; baseline: pgbench running the
   SQL statements that one pledge and its payment sent (recorded, see sql_capture.py).
+  Beside it, the stack's ceiling: the same statements replayed behind FastAPI with no
+  domain code (replay_app.py), against the same pgbench figure.
 - public project listing and detail: requests/s against a bare FastAPI endpoint on the
   same uvicorn settings, as production serves them (the one-second copy of coop.core.microcache on);
   plus, once, the listing without that copy.
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from http_load import bare_server, kracht_server, pgbench, wrk
+from http_load import benchmark_app, kracht_server, pgbench, wrk
 from sql_capture import capture, pgbench_script
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -74,21 +76,33 @@ def bench_pledge_path(engine: Engine, database_url: str, folder: Path, *, worker
     script.write_text(record_pledge_sql(engine, project, dsn))
     results: dict[str, float] = {}
     with kracht_server(database_url, workers=workers) as base:
-        for clients in connections:
-            loads = _repeat(runs, lambda clients=clients: wrk(  # type: ignore[misc]
-                base, "pledge.lua", connections=clients, seconds=seconds, env={"WRK_PROJECT": project}))
-            for load in loads:
-                load["pledges_per_s"] = load["pledges_paid"] / load["seconds"]
-            http = _medians(loads, "pledges_per_s", "p50_ms", "p99_ms")
-            baseline = statistics.median(pgbench(database_url, script, clients=clients, seconds=seconds)
-                                         for _ in range(runs))
-            suffix = "" if clients == connections[0] else f"_{clients}"
-            results |= {f"pledge_per_s_{clients}": round(http["pledges_per_s"], 1),
-                        f"pledge_p50_ms_{clients}": round(http["p50_ms"], 2),
-                        f"pledge_p99_ms_{clients}": round(http["p99_ms"], 2),
-                        f"pledge_baseline_per_s_{clients}": round(baseline, 1),
-                        f"pledge_ratio{suffix}": round(http["pledges_per_s"] / baseline, 3)}
+        http = {clients: _pledge_load(base, project, clients=clients, seconds=seconds, runs=runs)
+                for clients in connections}
+    replay_env = {"KRACHT_REPLAY_SCRIPT": str(script), "KRACHT_DATABASE_URL": database_url}
+    with benchmark_app("replay_app:app", workers=workers, env=replay_env) as base:
+        replayed = {clients: _pledge_load(base, project, clients=clients, seconds=seconds, runs=runs)
+                    for clients in connections}
+    for clients in connections:
+        baseline = statistics.median(pgbench(database_url, script, clients=clients, seconds=seconds)
+                                     for _ in range(runs))
+        suffix = "" if clients == connections[0] else f"_{clients}"
+        results |= {f"pledge_per_s_{clients}": round(http[clients]["pledges_per_s"], 1),
+                    f"pledge_p50_ms_{clients}": round(http[clients]["p50_ms"], 2),
+                    f"pledge_p99_ms_{clients}": round(http[clients]["p99_ms"], 2),
+                    f"pledge_baseline_per_s_{clients}": round(baseline, 1),
+                    f"pledge_ratio{suffix}": round(http[clients]["pledges_per_s"] / baseline, 3),
+                    f"pledge_replay_per_s_{clients}": round(replayed[clients]["pledges_per_s"], 1),
+                    f"pledge_replay_ratio{suffix}": round(replayed[clients]["pledges_per_s"] / baseline, 3)}
     return results
+
+
+def _pledge_load(base: str, project: str, *, clients: int, seconds: int, runs: int) -> dict[str, float]:
+    """Pledges paid per second and the p50/p99 latency of the pledge script against `base`, medians of `runs`."""
+    loads = _repeat(runs, lambda: wrk(base, "pledge.lua", connections=clients, seconds=seconds,
+                                      env={"WRK_PROJECT": project}))
+    for load in loads:
+        load["pledges_per_s"] = load["pledges_paid"] / load["seconds"]
+    return _medians(loads, "pledges_per_s", "p50_ms", "p99_ms")
 
 
 def bench_public_reads(engine: Engine, database_url: str, *, workers: int, seconds: int, runs: int,
@@ -96,7 +110,7 @@ def bench_public_reads(engine: Engine, database_url: str, *, workers: int, secon
     """The public project listing and a project's page in the API, vs a bare FastAPI endpoint."""
     project = live_project(engine)
     paths = {"listing": "/api/v1/projects?status=live", "detail": f"/api/v1/projects/{project}"}
-    with bare_server(workers=workers) as bare:
+    with benchmark_app("bare_app:app", workers=workers) as bare:
         baseline = _medians(_repeat(runs, lambda: wrk(bare, "get.lua", connections=connections, seconds=seconds,
                                                       env={"WRK_PATH": "/bare"})), "requests_per_s")
     results = {"bare_per_s": round(baseline["requests_per_s"], 1)}

@@ -45,9 +45,10 @@ def kernel_environment(environ: Mapping[str, str], *, database_url: str) -> dict
 
 
 def voila_command(*, host: str, port: int, spare_kernels: int = 1, base_url: str = "/",
-                  cull_idle_seconds: int = 600) -> list[str]:
-    """Voilà over the notebooks folder: sources stripped, idle kernels culled, spare kernels kept waiting."""
-    command = [sys.executable, "-m", "voila", str(NOTEBOOKS), "--no-browser", f"--port={port}",
+                  cull_idle_seconds: int = 600, notebooks: Path = NOTEBOOKS) -> list[str]:
+    """Voilà over the notebooks folder (another only for the benchmarks' floor): sources stripped, idle kernels
+    culled, spare kernels kept waiting."""
+    command = [sys.executable, "-m", "voila", str(notebooks), "--no-browser", f"--port={port}",
                f"--Voila.ip={host}", f"--Voila.base_url={base_url}", "--Voila.port_retries=0",
                "--strip_sources=True",
                "--VoilaConfiguration.show_tracebacks=False",
@@ -91,7 +92,7 @@ def voila_config(folder: Path) -> Path:
     return folder
 
 
-def _environment(database_url: str) -> dict[str, str]:
+def voila_environment(database_url: str) -> dict[str, str]:
     """The child's environment, built from ours (the one deliberate read of os.environ outside the settings)."""
     env = kernel_environment(os.environ, database_url=absolute_database_url(database_url, cwd=Path.cwd()))
     voila_config(RUNTIME)
@@ -102,13 +103,13 @@ def _environment(database_url: str) -> dict[str, str]:
 def start(*, host: str, port: int, database_url: str, spare_kernels: int = 1) -> subprocess.Popen[bytes]:
     """Start Voilà beside the API (the caller stops it: SIGTERM shuts its kernels down)."""
     return subprocess.Popen(voila_command(host=host, port=port, spare_kernels=spare_kernels),  # noqa: S603  (our own argv)
-                            cwd=NOTEBOOKS, env=_environment(database_url))
+                            cwd=NOTEBOOKS, env=voila_environment(database_url))
 
 
 def replace_process(*, host: str, port: int, database_url: str, spare_kernels: int = 1,
                     base_url: str = "/") -> NoReturn:
     """Become Voilà (`kracht dashboards`): signals reach it directly, so stopping it stops its kernels too."""
-    env = _environment(database_url)
+    env = voila_environment(database_url)
     os.chdir(NOTEBOOKS)
     os.execve(sys.executable, voila_command(host=host, port=port, spare_kernels=spare_kernels, base_url=base_url),  # noqa: S606
               env)
