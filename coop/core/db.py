@@ -144,10 +144,15 @@ def get_row(session: Session, model: type[T], ident: Any, *, for_update: bool = 
     go on side by side, while the campaign's close waits for them, or they for it).
     SQLite needs no row lock: every transaction holds the write lock from its start (BEGIN IMMEDIATE).
     """
-    lock: dict[str, bool] | None = None
-    if session.get_bind().dialect.name == "postgresql":
-        lock = {"key_share": True} if for_update else {"read": True} if for_share else None
-    return session.get(model, ident, populate_existing=True, with_for_update=lock)
+    return session.get(model, ident, populate_existing=True,
+                       with_for_update=row_lock(session, for_update=for_update, for_share=for_share))
+
+
+def row_lock(session: Session, *, for_update: bool = False, for_share: bool = False) -> dict[str, bool] | None:
+    """`with_for_update`'s arguments for get_row's locks (None: no lock; SQLite needs none)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    return {"key_share": True} if for_update else {"read": True} if for_share else None
 
 
 def get_session() -> Iterator[Session]:

@@ -19,7 +19,7 @@ from sqlalchemy import exc
 from sqlmodel import Session, col, select
 
 from coop.core.clock import utc_now
-from coop.core.db import get_row
+from coop.core.db import get_row, row_lock
 from coop.core.errors import Conflict, InvalidInput, KrachtError, NotFound
 from coop.core.idempotency import add_resumer, finish_on_retry
 from coop.core.sequences import next_reference
@@ -189,10 +189,12 @@ def get_payment(session: Session, *, payment_id: uuid.UUID, for_update: bool = F
 
 
 def payment_by_reference(session: Session, *, provider: ProviderName, reference: str) -> Payment | None:
-    """The payment a provider knows as `reference`, or None."""
-    found = session.exec(select(Payment.id).where(Payment.provider == provider,
-                                                  Payment.provider_reference == reference)).first()
-    return None if found is None else get_payment(session, payment_id=found, for_update=True)
+    """The payment a provider knows as `reference`, read afresh and row-locked as get_payment's `for_update`, or
+    None."""
+    query = select(Payment).where(Payment.provider == provider, Payment.provider_reference == reference)
+    if lock := row_lock(session, for_update=True):
+        query = query.with_for_update(read=lock.get("read", False), key_share=lock.get("key_share", False))
+    return session.exec(query.execution_options(populate_existing=True)).first()
 
 
 def _book(session: Session, payment: Payment, *, key: str, amount_cents: int, sign: int, what: str) -> None:

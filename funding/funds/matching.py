@@ -39,7 +39,7 @@ from funding.funds.queries import (
     rule_use,
     rules_of,
 )
-from funding.funds.service import donate_failed_pledge, get_fund
+from funding.funds.service import donate_failed_pledge, funds_by_id, get_fund
 from funding.pledges.models import Pledge, PledgeKind
 from funding.pledges.queries import progress, register_contribution
 from funding.pledges.service import PledgeListener, listen_to_pledges
@@ -62,10 +62,12 @@ def match_pledge(session: Session, *, pledge: Pledge, project: Project) -> list[
     if pledge.kind is not PledgeKind.MONEY or not pledge.amount_cents:
         return []
     today = today_amsterdam()
-    rules = rules_of(session, active_only=True)
-    funds = {fund_id: get_fund(session, fund_id=fund_id) for fund_id in {rule.fund_id for rule in rules}}
-    candidates = [(rule, funds[rule.fund_id]) for rule in rules]
-    applying = [rule for rule, fund in candidates if eligible(rule, fund, project, today)
+    # The pledge is row-locked (its "paid" takes it so), and only its "paid" matches it: what it was matched
+    # by stays as read here until the commit.
+    matched = {match.rule_id for match in matches_of(session, pledge_id=pledge.id, statuses=list(MatchStatus))}
+    rules = [rule for rule in rules_of(session, active_only=True) if rule.id not in matched]
+    funds = funds_by_id(session, {rule.fund_id for rule in rules})
+    applying = [rule for rule in rules if eligible(rule, funds[rule.fund_id], project, today)
                 and _offer(session, rule, pledge, project, optimistic=True) is not None]
     for fund_id in sorted({rule.fund_id for rule in applying}):
         get_fund(session, fund_id=fund_id, for_update=True)  # in id order: no deadlock between pledges
@@ -82,8 +84,6 @@ def _offer(session: Session, rule: MatchRule, pledge: Pledge, project: Project, 
     """One rule's match (cents, explanation), capped by the pledge cap, the project cap, the budget, the pledger
     limit and the fund; None when it gives nothing. `optimistic`: as if its threshold were reached (the most it
     could give, for the look before the lock: another pledge paid meanwhile may reach the threshold)."""
-    if any(m.rule_id == rule.id for m in matches_of(session, pledge_id=pledge.id, statuses=list(MatchStatus))):
-        return None
     amount = pledge.amount_cents or 0
     used = rule_use(session, rule_id=rule.id, project_id=project.id, email=pledge.email)
     if rule.lump_sum_cents is not None:

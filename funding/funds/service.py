@@ -6,7 +6,7 @@ import re
 import uuid
 
 from sqlalchemy import exc
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from coop.audit.service import record
 from coop.auth.models import Role
@@ -39,6 +39,14 @@ def get_fund(session: Session, *, fund_id: uuid.UUID, for_update: bool = False) 
     if fund is None:
         raise NotFound("no such fund", field="fund_id")
     return fund
+
+
+def funds_by_id(session: Session, fund_ids: set[uuid.UUID]) -> dict[uuid.UUID, Fund]:
+    """Several funds, read afresh in one query (the funds of the match rules a paid pledge meets)."""
+    if not fund_ids:
+        return {}
+    query = select(Fund).where(col(Fund.id).in_(sorted(fund_ids))).execution_options(populate_existing=True)
+    return {fund.id: fund for fund in session.exec(query).all()}
 
 
 def _codes(codes: list[str], field: str) -> list[str]:
