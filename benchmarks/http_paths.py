@@ -78,7 +78,7 @@ def bench_pledge_path(engine: Engine, database_url: str, folder: Path, *, worker
     with kracht_server(database_url, workers=workers) as base:
         http = {clients: _pledge_load(base, project, clients=clients, seconds=seconds, runs=runs)
                 for clients in connections}
-    replay_env = {"KRACHT_REPLAY_SCRIPT": str(script), "KRACHT_DATABASE_URL": database_url}
+    replay_env = {"REPLAY_SCRIPT": str(script), "KRACHT_DATABASE_URL": database_url}
     with benchmark_app("replay_app:app", workers=workers, env=replay_env) as base:
         replayed = {clients: _pledge_load(base, project, clients=clients, seconds=seconds, runs=runs)
                     for clients in connections}

@@ -7,8 +7,8 @@ validation, no ORM, no rules, no audit of its own. Its pledges/s over pgbench's 
 application on FastAPI and SQLAlchemy could reach with these statements (`pledge_replay_ratio`).
 
 The checkout path carries one random id; every row id of the flow is derived from it, so the "paid"
-transaction, served by any worker, writes the rows its pledge made. Settings: KRACHT_REPLAY_SCRIPT
-(the script's path) and KRACHT_DATABASE_URL.
+transaction, served by any worker, writes the rows its pledge made. The script's path comes in
+REPLAY_SCRIPT; the database is the API's own engine (KRACHT_DATABASE_URL, the same pool).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
-from coop.core.db import make_engine
+from coop.core.db import get_engine
 
 _IDS = re.compile(r"gen_random_uuid\(\) AS (u\d+)")
 _DRAWN = re.compile(r"\s+AS (n\d+)\s*\\gset$")
@@ -46,15 +46,14 @@ def variables(seed: uuid.UUID, names: list[str]) -> dict[str, str]:
     return {**{name: str(made) for name, made in ids.items()}, **{f"{name}hex": made.hex for name, made in ids.items()}}
 
 
-NAMES, (PLEDGE, PAID) = transactions(Path(os.environ["KRACHT_REPLAY_SCRIPT"]).read_text())
-engine = make_engine(os.environ["KRACHT_DATABASE_URL"])
+NAMES, (PLEDGE, PAID) = transactions(Path(os.environ["REPLAY_SCRIPT"]).read_text())
 app = FastAPI()
 
 
 def replay(statements: list[str], seed: uuid.UUID) -> None:
     """One transaction of the script with this flow's ids; numbers drawn (`AS nN \\gset`) feed later statements."""
     values = variables(seed, NAMES)
-    with engine.begin() as connection:
+    with get_engine().begin() as connection:
         for statement in statements:
             drawn = _DRAWN.search(statement)
             sql = _VARIABLE.sub(lambda found: values.get(found[1], found[0]), statement)
